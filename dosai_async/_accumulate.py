@@ -1,0 +1,216 @@
+"""Merge ``ChatCompletionChunk`` objects into one ``ChatCompletion`` (pure, no I/O).
+
+Rules, shared by every OpenAI-compatible server we have recordings of:
+
+- choices are keyed by ``index`` (n > 1 streams interleave);
+- string fields (``content``, ``reasoning``, ``reasoning_content``, ``refusal``) are
+  concatenated, ``null`` ignored; each stays ``None`` if never a string. The two reasoning
+  fields are kept apart, never merged (some vLLM builds send both with the same text);
+- tool calls are keyed by ``index``: ``arguments`` concatenate, and the first non-empty
+  ``id``, ``type`` and ``function.name`` win (DashScope repeats ``"id": ""`` and Mistral-hosted
+  GLM ``"name": ""`` in later fragments);
+- ``finish_reason`` is the last non-null value; ``usage`` the last non-null object, on any
+  chunk; logprob token lists concatenate in order.
+
+Strings are collected as lists and joined once in ``snapshot()``: appending is O(1) per
+chunk, where ``+=`` on a growing string would copy it every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    ChatCompletionTokenLogprob,
+    Choice,
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceLogprobs,
+    CompletionUsage,
+    ResponseMeta,
+    ToolCallFunction,
+)
+
+
+class _ToolCallState:
+    __slots__ = ("arguments", "id", "name", "type")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.type = ""
+        self.name = ""
+        self.arguments: list[str] = []
+
+    def add(self, fragment: ChoiceDeltaToolCall) -> None:
+        if fragment.id and not self.id:
+            self.id = fragment.id
+        if fragment.type and not self.type:
+            self.type = fragment.type
+        function = fragment.function
+        if function is not None:
+            if function.name and not self.name:
+                self.name = function.name
+            if function.arguments:
+                self.arguments.append(function.arguments)
+
+    def build(self) -> ChatCompletionMessageToolCall:
+        function = ToolCallFunction(name=self.name, arguments="".join(self.arguments))
+        return ChatCompletionMessageToolCall(
+            id=self.id, function=function, type=self.type or "function"
+        )
+
+
+class _ChoiceState:
+    __slots__ = (
+        "content",
+        "finish_reason",
+        "logprobs_content",
+        "logprobs_refusal",
+        "reasoning",
+        "reasoning_content",
+        "refusal",
+        "role",
+        "tool_calls",
+    )
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.content: list[str] | None = None
+        self.reasoning: list[str] | None = None
+        self.reasoning_content: list[str] | None = None
+        self.refusal: list[str] | None = None
+        self.tool_calls: dict[int, _ToolCallState] = {}
+        self.finish_reason: str | None = None
+        self.logprobs_content: list[ChatCompletionTokenLogprob] | None = None
+        self.logprobs_refusal: list[ChatCompletionTokenLogprob] | None = None
+
+    def add(self, delta: ChoiceDelta) -> bool:
+        """Merge one delta; True if it carried content (text, reasoning, refusal or tools)."""
+        if delta.role and self.role is None:
+            self.role = delta.role
+        carried = False
+        if delta.content is not None:
+            self.content = _append(self.content, delta.content)
+            carried = delta.content != ""
+        if delta.reasoning is not None:
+            self.reasoning = _append(self.reasoning, delta.reasoning)
+            carried = True
+        if delta.reasoning_content is not None:
+            self.reasoning_content = _append(self.reasoning_content, delta.reasoning_content)
+            carried = True
+        if delta.refusal is not None:
+            self.refusal = _append(self.refusal, delta.refusal)
+            carried = True
+        if delta.tool_calls:
+            self._add_tool_calls(delta.tool_calls)
+            carried = True
+        return carried
+
+    def _add_tool_calls(self, fragments: list[ChoiceDeltaToolCall]) -> None:
+        for fragment in fragments:
+            state = self.tool_calls.get(fragment.index)
+            if state is None:
+                state = self.tool_calls[fragment.index] = _ToolCallState()
+            state.add(fragment)
+
+    def add_logprobs(self, logprobs: ChoiceLogprobs) -> None:
+        if logprobs.content is not None:
+            self.logprobs_content = _extend(self.logprobs_content, logprobs.content)
+        if logprobs.refusal is not None:
+            self.logprobs_refusal = _extend(self.logprobs_refusal, logprobs.refusal)
+
+    def build(self, index: int) -> Choice:
+        calls = [self.tool_calls[i].build() for i in sorted(self.tool_calls)]
+        message = ChatCompletionMessage(
+            role=self.role or "assistant",
+            content=_join(self.content),
+            refusal=_join(self.refusal),
+            reasoning=_join(self.reasoning),
+            reasoning_content=_join(self.reasoning_content),
+            tool_calls=calls or None,
+        )
+        return Choice(
+            index=index,
+            message=message,
+            finish_reason=self.finish_reason,
+            logprobs=self._logprobs(),
+        )
+
+    def _logprobs(self) -> ChoiceLogprobs | None:
+        if self.logprobs_content is None and self.logprobs_refusal is None:
+            return None
+        return ChoiceLogprobs(content=self.logprobs_content, refusal=self.logprobs_refusal)
+
+
+def _append(parts: list[str] | None, text: str) -> list[str]:
+    if parts is None:
+        return [text]
+    parts.append(text)
+    return parts
+
+
+def _extend(
+    tokens: list[ChatCompletionTokenLogprob] | None, more: list[ChatCompletionTokenLogprob]
+) -> list[ChatCompletionTokenLogprob]:
+    if tokens is None:
+        return list(more)
+    tokens.extend(more)
+    return tokens
+
+
+def _join(parts: list[str] | None) -> str | None:
+    return None if parts is None else "".join(parts)
+
+
+class ChunkAccumulator:
+    """Folds chunks into a ``ChatCompletion``; ``add`` is on the per-chunk hot path."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.usage: CompletionUsage | None = None
+        self._choices: dict[int, _ChoiceState] = {}
+        self._header: dict[str, Any] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> bool:
+        """Merge a chunk; True if it carried content or finished a choice."""
+        self.chunks += 1
+        if not self._header:
+            self._take_header(chunk)
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        carried = False
+        for choice in chunk.choices:
+            state = self._choices.get(choice.index)
+            if state is None:
+                state = self._choices[choice.index] = _ChoiceState()
+            if state.add(choice.delta):
+                carried = True
+            if choice.finish_reason is not None:
+                state.finish_reason = choice.finish_reason
+                carried = True
+            if choice.logprobs is not None:
+                state.add_logprobs(choice.logprobs)
+        return carried
+
+    def _take_header(self, chunk: ChatCompletionChunk) -> None:
+        self._header = {
+            "id": chunk.id,
+            "created": chunk.created,
+            "model": chunk.model,
+            "system_fingerprint": chunk.system_fingerprint,
+            "service_tier": chunk.service_tier,
+        }
+
+    def all_finished(self) -> bool:
+        """True when at least one choice exists and every choice has a finish_reason."""
+        choices = self._choices.values()
+        return bool(choices) and all(c.finish_reason is not None for c in choices)
+
+    def snapshot(self, meta: ResponseMeta | None = None) -> ChatCompletion:
+        """The accumulated result so far."""
+        choices = [self._choices[i].build(i) for i in sorted(self._choices)]
+        return ChatCompletion(choices=choices, usage=self.usage, response=meta, **self._header)

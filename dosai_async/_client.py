@@ -1,0 +1,150 @@
+"""``AsyncDosAI``: configuration, lifecycle and wiring of the layers below."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, Timeout
+from ._exceptions import DosAIError
+from ._requester import CallOptions, Requester
+from ._resources import Chat, Models
+from ._transport import ClientSession, Transport
+from ._version import __version__
+
+
+class AsyncDosAI:
+    """An asyncio client for the DOS AI API; create one and share it.
+
+    ``api_key`` defaults to ``$DOS_AI_API_KEY`` (surrounding whitespace is stripped) and
+    ``base_url`` to ``$DOS_AI_BASE_URL``, else ``https://api.dos.ai/v1``. ``timeout`` is a
+    ``Timeout`` or a number of seconds for the whole call; ``max_retries`` (default 2) or a
+    full ``retry`` policy; ``default_headers`` go on every request. Pass ``http_session`` to
+    use your own ``aiohttp.ClientSession``: it is borrowed, never closed by this client.
+
+    The key is only sent over https, or over plain http to a loopback host (a local
+    emulator); ``allow_insecure_http=True`` lifts that for other hosts.
+
+    Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_session: ClientSession | None = None,
+        max_connections: int = 1000,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        key = _resolve_api_key(api_key)
+        self.base_url = _resolve_base_url(base_url, allow_insecure_http)
+        self.timeout = Timeout().merge(timeout)
+        self.retry = _resolve_retry(retry, max_retries)
+        self._transport = Transport(session=http_session, max_connections=max_connections)
+        self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
+        self._closed = False
+        self.chat = Chat(self)
+        self.models = Models(self)
+
+    def __repr__(self) -> str:
+        # The key never appears here (nor in any error or log line).
+        return f"AsyncDosAI(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> AsyncDosAI:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (a borrowed ``http_session`` is left open)."""
+        self._closed = True
+        await self._transport.close()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
+
+    def _requester(self) -> Requester:
+        if self._closed:
+            raise DosAIError("This AsyncDosAI client is closed; create a new one to send requests.")
+        return self._shared
+
+    def _call_options(self, params: Mapping[str, Any]) -> CallOptions:
+        if not params.keys() & {"timeout", "max_retries", "retry", "extra_headers"}:
+            return CallOptions(self.timeout, self.retry)  # the common case, kept cheap
+        retry = params.get("retry") or self.retry
+        if params.get("max_retries") is not None:
+            retry = _resolve_retry(retry, params["max_retries"])
+        return CallOptions(
+            self.timeout.merge(params.get("timeout")), retry, params.get("extra_headers")
+        )
+
+
+def _resolve_api_key(api_key: str | None) -> str:
+    key = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
+    if not key:
+        raise DosAIError(
+            f"No API key: pass api_key=... to AsyncDosAI or set the {API_KEY_ENV} "
+            "environment variable."
+        )
+    return key
+
+
+def _resolve_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
+    url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DosAIError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL}, not {url!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise DosAIError(
+            f"Refusing to send the API key over plain http:// to {parts.hostname}: use "
+            "https://, or pass allow_insecure_http=True if this network is trusted."
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_retry(retry: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    policy = retry or RetryPolicy()
+    if max_retries is None:
+        return policy
+    if max_retries < 0:
+        raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+    return attrs.evolve(policy, max_retries=max_retries)
+
+
+def _headers(key: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = {
+        "Authorization": f"Bearer {key}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": f"dosai-async/{__version__}",
+    }
+    headers.update(extra or {})
+    return headers

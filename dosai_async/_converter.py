@@ -1,0 +1,204 @@
+"""The one cattrs converter (and orjson, its JSON engine): the only importer of both.
+
+Plan:
+
+- ``cattrs.preconf.orjson`` converters, configured once by ``_configure``. Two instances share
+  the configuration: a fast one (no detailed validation) on every hot path, and a detailed one
+  used only after the fast one failed, to say *where* a body did not fit
+  (``choices.0.message.content: ...``). Happy paths never pay for error bookkeeping.
+- Response models keep unknown fields in ``extra``: the generated structure function ignores
+  them, and a thin wrapper collects them only when the payload has keys the class does not
+  know (one ``issuperset`` check, no allocation, on the common path).
+- Request models unstructure without the fields left at ``None``, so unset means unsent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+import orjson
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.preconf.orjson import make_converter
+
+from ._exceptions import ResponseValidationError
+from ._types import NO_EXTRA
+
+T = TypeVar("T")
+
+JSONDecodeError = orjson.JSONDecodeError
+
+# Fields that are ours, not the wire's: never read from a payload, never written to one.
+_LOCAL_FIELDS = frozenset({"extra", "response"})
+
+
+def _has_extra(cls: type) -> bool:
+    return attrs.has(cls) and "extra" in attrs.fields_dict(cls)
+
+
+def _structure_factory(converter: cattrs.Converter, detailed: bool) -> Callable[[type], Any]:
+    def factory(cls: type) -> Callable[[Any, type], Any]:
+        local: dict[str, Any] = {
+            f.name: override(omit=True) for f in attrs.fields(cls) if f.name in _LOCAL_FIELDS
+        }
+        base: Callable[[Any, type], Any] = make_dict_structure_fn(
+            cls, converter, _cattrs_detailed_validation=detailed, **local
+        )
+        known = frozenset(f.name for f in attrs.fields(cls) if f.name not in _LOCAL_FIELDS)
+        return _with_extra(base, known)
+
+    return factory
+
+
+def _with_extra(base: Callable[[Any, type], T], known: frozenset[str]) -> Callable[[Any, type], T]:
+    def structure(data: Any, cls: type) -> T:
+        obj = base(data, cls)
+        if not known.issuperset(data):
+            unknown = {k: v for k, v in data.items() if k not in known}
+            # Frozen instance: set the one field attrs' own __init__ would have set, only on
+            # the rare payload with unknown keys, so the common path constructs nothing extra.
+            object.__setattr__(obj, "extra", MappingProxyType(unknown))
+        return obj
+
+    return structure
+
+
+def _unstructure_factory(converter: cattrs.Converter) -> Callable[[type], Any]:
+    def factory(cls: type) -> Callable[[Any], dict[str, Any]]:
+        overrides: dict[str, Any] = {f.name: _field_override(f) for f in attrs.fields(cls)}
+        base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+            cls, converter, **overrides
+        )
+        if not _has_extra(cls):
+            return base
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            data = base(obj)
+            if obj.extra is not NO_EXTRA:
+                data.update(obj.extra)
+            return data
+
+        return unstructure
+
+    return factory
+
+
+def _field_override(field: attrs.Attribute[Any]) -> Any:
+    if field.name in _LOCAL_FIELDS:
+        return override(omit=True)
+    # Optional wire fields are omitted while unset; fields with real defaults (``role``,
+    # ``type``) are always written because the server needs them.
+    return override(omit_if_default=field.default is None)
+
+
+# JSON already gives Python types: check them instead of converting. ``str(None)`` would
+# silently turn a null ``role`` into "None"; an identity check is also the cheapest hook.
+_PRIMITIVES: Mapping[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (float, int),
+    bool: (bool,),
+}
+
+
+def _primitive_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    optional = _optional_of(tp)
+    allowed = _PRIMITIVES[optional if optional is not None else tp]
+    expected = allowed[0].__name__
+
+    def structure(value: Any, _: Any) -> Any:
+        if value.__class__ in allowed or (optional is not None and value is None):
+            return value
+        raise TypeError(f"expected {expected}, got {type(value).__name__}")
+
+    return structure
+
+
+def _optional_of(tp: Any) -> Any:
+    args: tuple[Any, ...] = getattr(tp, "__args__", ())
+    if len(args) == 2 and type(None) in args:
+        return args[0] if args[1] is type(None) else args[1]
+    return None
+
+
+def _is_primitive(tp: Any) -> bool:
+    return bool(tp in _PRIMITIVES or _optional_of(tp) in _PRIMITIVES)
+
+
+def _configure(converter: cattrs.Converter, *, detailed: bool) -> cattrs.Converter:
+    converter.register_structure_hook_factory(_is_primitive, _primitive_hook)
+    for tp in _PRIMITIVES:  # plain classes dispatch before factories, so register them too
+        converter.register_structure_hook(tp, _primitive_hook(tp))
+    converter.register_structure_hook_factory(attrs.has, _structure_factory(converter, detailed))
+    converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory(converter))
+    # Open JSON objects (``pricing``, tool ``parameters``) pass through as parsed.
+    converter.register_structure_hook_func(_is_open_object, lambda v, _: _expect_dict(v))
+    return converter
+
+
+def _is_open_object(tp: Any) -> bool:
+    return bool(tp == dict[str, Any])
+
+
+def _expect_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+_fast = _configure(make_converter(), detailed=False)
+_detailed = _configure(make_converter(), detailed=True)
+
+
+def structurer(cls: type[T]) -> Callable[[Any], T]:
+    """A function that structures parsed JSON into ``cls``, raising ``ResponseValidationError``.
+
+    Looked up once per class, so hot loops call the generated hook directly.
+    """
+    hook = _fast.get_structure_hook(cls)
+
+    def structure(data: Any) -> T:
+        try:
+            return hook(data, cls)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise _validation_error(data, cls, exc) from None
+
+    return structure
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Structure parsed JSON into ``cls`` (see ``structurer``)."""
+    return structurer(cls)(data)
+
+
+def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseValidationError:
+    try:
+        _detailed.structure(data, cls)
+    except Exception as exc:
+        details = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
+    else:  # pragma: no cover - the two converters share one configuration
+        details = f"{cls.__name__}: {fast_exc!r}"
+    return ResponseValidationError(f"response does not fit {cls.__name__}: {details}", body=data)
+
+
+def unstructure(obj: Any) -> Any:
+    """Plain JSON-ready data for a model (or a mapping/list holding models)."""
+    return _fast.unstructure(obj)
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON (orjson); raises ``JSONDecodeError`` (a ``ValueError``)."""
+    return orjson.loads(data)
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialize JSON-ready data (orjson; attrs models are unstructured first)."""
+    return orjson.dumps(obj, default=_fast.unstructure)
+
+
+def to_plain(obj: object) -> Mapping[str, Any] | Any:
+    """Unstructure attrs models; leave mappings and everything else as they are."""
+    return _fast.unstructure(obj) if attrs.has(type(obj)) else obj

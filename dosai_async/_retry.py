@@ -1,0 +1,130 @@
+"""Retries: the only importer of tenacity.
+
+``decide()`` is the whole policy as one pure function, "retry this failure? after how long?",
+testable without sleeping. ``call_with_retries()`` hands it to tenacity: tenacity owns the
+loop, the sleeping and the bookkeeping; we own the rules. The call's deadline bounds the
+loop: an attempt is given what is left, and a wait that would overrun it is not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import tenacity
+
+from ._config import RetryPolicy, header, parse_retry_after
+from ._exceptions import APIConnectionError, APIStatusError, APIStreamError, APITimeoutError
+
+T = TypeVar("T")
+
+logger = logging.getLogger("dosai_async")
+
+
+def decide(
+    exc: BaseException,
+    attempt: int,
+    policy: RetryPolicy,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds to wait before retrying after ``exc`` on ``attempt`` (1-based), or ``None``.
+
+    ``x-should-retry`` (when the server sends it) beats the status rules; the server's
+    ``retry-after-ms`` / ``Retry-After`` beats our backoff, capped at ``max_retry_after``.
+    """
+    if attempt > policy.max_retries or not _retryable(exc, policy):
+        return None
+    hinted = parse_retry_after(exc.headers) if isinstance(exc, APIStatusError) else None
+    if hinted is not None:
+        return min(hinted, policy.max_retry_after)
+    return _backoff(attempt, policy, rand)
+
+
+def _retryable(exc: BaseException, policy: RetryPolicy) -> bool:
+    if isinstance(exc, APIStreamError):
+        return False  # in-band errors arrive after content began; see _streaming
+    if isinstance(exc, APIStatusError):
+        override = header(exc.headers, "x-should-retry")
+        if override in ("true", "false"):
+            return override == "true"
+        return exc.status_code in policy.retry_statuses
+    if isinstance(exc, APITimeoutError) and exc.deadline == "total":
+        return False  # the call's own deadline: nothing is left to retry with
+    if isinstance(exc, APIConnectionError):
+        return policy.retry_connection_errors and not exc.response_started
+    return False
+
+
+def _backoff(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
+    delay = min(policy.initial_backoff * policy.multiplier ** (attempt - 1), policy.max_backoff)
+    # Full jitter: spreads a crowd of clients that failed together across the whole window.
+    return delay * rand() if policy.jitter else delay
+
+
+class Deadline:
+    """The monotonic end of a call; ``None`` means unbounded."""
+
+    __slots__ = ("end",)
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never negative), or ``None`` when unbounded."""
+        return None if self.end is None else max(self.end - time.monotonic(), 0.0)
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    deadline: Deadline,
+    describe: str,
+) -> T:
+    """Run ``attempt`` until it succeeds or ``decide`` says stop; re-raise the last error."""
+    if policy.max_retries == 0:
+        return await attempt()
+    retrying = tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception(lambda exc: _retryable(exc, policy)),
+        wait=lambda state: _wait(state, policy),
+        stop=lambda state: _stop(state, policy, deadline),
+        before_sleep=lambda state: _log_retry(state, policy, describe),
+        sleep=asyncio.sleep,
+        reraise=True,
+    )
+    return await retrying(attempt)
+
+
+def _failure(state: tenacity.RetryCallState) -> BaseException:
+    outcome = state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    assert exc is not None, "tenacity asks for a wait only after a failed attempt"
+    return exc
+
+
+def _wait(state: tenacity.RetryCallState, policy: RetryPolicy) -> float:
+    return decide(_failure(state), state.attempt_number, policy) or 0.0
+
+
+def _stop(state: tenacity.RetryCallState, policy: RetryPolicy, deadline: Deadline) -> bool:
+    if state.attempt_number > policy.max_retries:
+        return True
+    remaining = deadline.remaining()
+    return remaining is not None and state.upcoming_sleep >= remaining
+
+
+def _log_retry(state: tenacity.RetryCallState, policy: RetryPolicy, describe: str) -> None:
+    exc = _failure(state)
+    status = getattr(exc, "status_code", None) or type(exc).__name__
+    logger.info(
+        "Retrying %s after %s (attempt %d of %d) in %.2fs",
+        describe,
+        status,
+        state.attempt_number,
+        policy.max_retries + 1,
+        state.upcoming_sleep,
+    )

@@ -1,0 +1,517 @@
+"""JSON Schema from Python types, for structured outputs and tool definitions.
+
+A pure layer (stdlib and attrs only): it turns type hints into the schema dialect that
+OpenAI-style servers accept, and knows nothing of requests or JSON engines.
+
+Plan: `_Builder.schema()` walks a type and dispatches on its origin (`list`, `dict`,
+`Literal`, `Union`, ...) through `_BY_ORIGIN`; attrs classes are built once into `$defs`
+and referred to by `$ref`, which is what makes recursive classes finite. `json_schema()`
+then inlines the root class, because strict servers want an object at the root.
+
+Strict mode follows the structured-outputs rules: every object has
+`"additionalProperties": false` and lists every property in `required`; a field that may be
+left out (it has a default) becomes nullable instead, so the model sends `null` for it.
+"""
+
+from __future__ import annotations
+
+import collections.abc as abc
+import copy
+import inspect
+import itertools
+import json
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from enum import Enum
+from typing import Annotated, Any, Final, Literal, Union
+
+import attrs
+
+__all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "response_format_for"]
+
+Schema = dict[str, Any]
+
+_JSON_TYPES: Final[Mapping[type, str]] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+_NOT_JSON: Final = object()
+# attrs types `Factory` as an overloaded function, but at runtime it is the class we test for.
+_FACTORY: Final = typing.cast(type, attrs.Factory)
+
+
+class SchemaError(TypeError):
+    """A type that has no JSON Schema (or none that strict mode accepts).
+
+    The message starts with the path to the offending spot: the class or function name, then
+    `.field` for attributes and parameters, `[]` for items of a list, tuple or set, and `{}`
+    for values of a dict, e.g. `Weather.forecast[].when: unsupported type <class
+    'datetime.datetime'>`. A type given directly to `json_schema()` is called `$`.
+    """
+
+
+def json_schema(tp: Any, *, strict: bool = True) -> Schema:
+    """Return the JSON Schema for the type `tp`.
+
+    Supported: attrs classes (nested ones go to `$defs`, so recursion works), `list[T]`,
+    `tuple[T, ...]`, `set[T]` / `frozenset[T]`, `dict[str, T]`, `Literal[...]`, `Enum`
+    subclasses, `str`, `int`, `float`, `bool`, `None`, `T | None`, unions, `Annotated[T,
+    "description"]`, `NewType`s and `Any`. Property names are the attrs field names
+    (`field.name`, not the `__init__` alias); fields with `init=False` are left out.
+
+    Descriptions: a class's docstring prose describes its object; a field is described by
+    `attrs.field(metadata={"description": ...})`, else by a string (or `Doc("...")`) in its
+    `Annotated` metadata, else by the class docstring's `Attributes:` section.
+
+    With `strict=True` (the default) the schema follows the structured-outputs rules: closed
+    objects, every property required, defaulted fields nullable. Types that strict mode cannot
+    express (`dict[str, T]`, `Any`, bare `list`, fixed-length tuples) raise `SchemaError`.
+    """
+    builder = _Builder(strict)
+    path = tp.__name__ if _is_attrs_class(tp) else "$"
+    return builder.finish(builder.schema(tp, path))
+
+
+def response_format_for(cls: type, *, name: str | None = None, strict: bool = True) -> Schema:
+    """Return the `response_format` that asks the model for a JSON instance of `cls`."""
+    schema = json_schema(cls, strict=strict)
+    if strict and schema.get("type") != "object":
+        raise SchemaError(f"$: strict structured outputs need an object at the root, not {cls!r}")
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": name or cls.__name__, "strict": strict, "schema": schema},
+    }
+
+
+@attrs.frozen
+class FunctionSpec:
+    """A function described for the model: a tool definition without the wire wrapping."""
+
+    name: str
+    description: str | None
+    parameters: Schema  #: JSON Schema of the arguments object.
+    strict: bool
+
+    def to_tool(self) -> Schema:
+        """Return the `tools` entry: `{"type": "function", "function": {...}}`."""
+        function: Schema = {"name": self.name}
+        if self.description is not None:
+            function["description"] = self.description
+        function["parameters"] = self.parameters
+        if self.strict:
+            function["strict"] = True
+        return {"type": "function", "function": function}
+
+
+def function_spec(
+    fn: Callable[..., Any], *, name: str | None = None, strict: bool = False
+) -> FunctionSpec:
+    """Describe a plain (sync or async) function from its signature and docstring.
+
+    Each parameter becomes a property of the arguments object, typed from its annotation
+    (anything `json_schema()` supports). Parameters without defaults are required; in strict
+    mode all are, and the defaulted ones become nullable. The description is the docstring's
+    prose (the text before its first section). A parameter is described by a string in its
+    `Annotated` metadata, else by a Google-style `Args:` section, reST `:param x:` fields or a
+    NumPy `Parameters` section. Decorators that use `functools.wraps` are seen through.
+    `*args`, `**kwargs`, positional-only and unannotated parameters raise `SchemaError`.
+    """
+    fn_name = getattr(fn, "__name__", repr(fn))
+    doc = _parse_docstring(inspect.getdoc(fn))
+    hints = _type_hints(inspect.unwrap(fn), fn_name)
+    params = inspect.signature(fn).parameters.values()
+    slots = [_param_slot(param, hints, doc, f"{fn_name}.{param.name}") for param in params]
+    builder = _Builder(strict)
+    parameters = builder.finish(builder.object_schema(slots, fn_name, description=None))
+    return FunctionSpec(name or fn_name, doc.prose or None, parameters, strict)
+
+
+@attrs.frozen
+class _Slot:
+    """A named place for a value: an attrs field or a function parameter."""
+
+    name: str
+    tp: Any  # with any outer Annotated peeled off into `doc`
+    default: Any  # attrs.NOTHING when there is none
+    doc: str | None
+
+
+def _param_slot(
+    param: inspect.Parameter, hints: Mapping[str, Any], doc: _Docstring, path: str
+) -> _Slot:
+    """The slot of a parameter the model can pass by name, or a SchemaError."""
+    if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        raise SchemaError(f"{path}: *args and **kwargs have no fixed names to describe")
+    if param.kind is param.POSITIONAL_ONLY:
+        raise SchemaError(f"{path}: positional-only, so it cannot be passed as a named argument")
+    if param.name not in hints:
+        raise SchemaError(f"{path}: parameter has no type annotation")
+    default = attrs.NOTHING if param.default is param.empty else param.default
+    tp, annotated_doc = _peel_annotated(hints[param.name])
+    return _Slot(param.name, tp, default, annotated_doc or doc.params.get(param.name))
+
+
+def _field_slots(cls: type, path: str) -> list[_Slot]:
+    """The slots of an attrs class's `__init__` fields."""
+    doc = _parse_docstring(cls.__doc__)
+    hints = _type_hints(cls, path)
+    # Fields outside __init__ cannot be set from JSON, so they are not part of the schema.
+    fields = (field for field in attrs.fields(cls) if field.init)
+    return [_field_slot(field, hints.get(field.name, field.type), doc) for field in fields]
+
+
+def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: _Docstring) -> _Slot:
+    """A field's slot, described by its metadata, else `Annotated`, else the class docstring."""
+    tp, annotated_doc = _peel_annotated(tp)
+    description = field.metadata.get("description") or annotated_doc or doc.params.get(field.name)
+    return _Slot(field.name, tp, field.default, description)
+
+
+class _Builder:
+    """Builds one schema document, collecting the attrs classes it meets into `$defs`."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.defs: dict[str, Schema] = {}
+        self.names: dict[type, str] = {}
+        self.ref_counts: dict[str, int] = {}
+
+    def schema(self, tp: Any, path: str) -> Schema:
+        """The schema of any supported type; `path` names where `tp` sits, for errors."""
+        tp = type(None) if tp is None else tp
+        if isinstance(tp, typing.NewType):
+            return self.schema(tp.__supertype__, path)
+        if tp is Any:
+            return self._any(path)
+        if tp in _JSON_TYPES:
+            return {"type": _JSON_TYPES[tp]}
+        origin = typing.get_origin(tp) or tp
+        if origin in _BY_ORIGIN:
+            return _BY_ORIGIN[origin](self, typing.get_args(tp), path)
+        if isinstance(tp, type) and issubclass(tp, Enum):
+            return _enum_schema(tp, path)
+        if _is_attrs_class(tp):
+            return self._ref(tp, path)
+        raise SchemaError(f"{path}: unsupported type {tp!r}")
+
+    def object_schema(self, slots: list[_Slot], path: str, description: str | None) -> Schema:
+        """An object schema; closed in strict mode, where every property is required."""
+        schema: Schema = {"type": "object"}
+        if description:
+            schema["description"] = description
+        schema["properties"] = {slot.name: self._property(slot, path) for slot in slots}
+        schema["required"] = [s.name for s in slots if self.strict or s.default is attrs.NOTHING]
+        if self.strict:
+            schema["additionalProperties"] = False
+        return schema
+
+    def finish(self, schema: Schema) -> Schema:
+        """The document: the root class inlined, and `$defs` if anything refers to one."""
+        root = schema.get("$ref", "").removeprefix("#/$defs/")
+        if root and len(schema) == 1:
+            # A recursive root keeps its definition too, for the references inside it.
+            recursive = self.ref_counts[root] > 1
+            schema = copy.deepcopy(self.defs[root]) if recursive else self.defs.pop(root)
+        return schema | {"$defs": self.defs} if self.defs else schema
+
+    def _ref(self, cls: type, path: str) -> Schema:
+        """A `$ref` to the definition of an attrs class, building it on first sight."""
+        name = self.names.get(cls)
+        if name is None:
+            name = self.names[cls] = self._free_name(cls.__name__)
+            self.defs[name] = {}  # claims the name first, so a recursive field finds it
+            self.defs[name] = self.object_schema(_field_slots(cls, path), path, _class_doc(cls))
+        self.ref_counts[name] = self.ref_counts.get(name, 0) + 1
+        return {"$ref": f"#/$defs/{name}"}
+
+    def _free_name(self, name: str) -> str:
+        """`name`, or `name2`, `name3`, ... when a different class already has it."""
+        candidate, n = name, 1
+        while candidate in self.defs:
+            n += 1
+            candidate = f"{name}{n}"
+        return candidate
+
+    def _property(self, slot: _Slot, path: str) -> Schema:
+        """The schema of a slot, with its default and its description."""
+        schema = self.schema(slot.tp, f"{path}.{slot.name}")
+        if slot.default is not attrs.NOTHING:
+            schema = _nullable(schema) if self.strict else _with_default(schema, slot.default)
+        return _with_description(schema, slot.doc)
+
+    def _any(self, path: str) -> Schema:
+        if self.strict:
+            raise SchemaError(f"{path}: Any allows every value; strict mode needs a concrete type")
+        return {}
+
+    def _array(self, args: tuple[Any, ...], path: str) -> Schema:
+        if not args:
+            return self._bare("array", path)
+        return {"type": "array", "items": self.schema(args[0], f"{path}[]")}
+
+    def _set(self, args: tuple[Any, ...], path: str) -> Schema:
+        # Strict servers reject `uniqueItems`; elsewhere it says what a set means.
+        schema = self._array(args, path)
+        return schema if self.strict else schema | {"uniqueItems": True}
+
+    def _tuple(self, args: tuple[Any, ...], path: str) -> Schema:
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            return self._array(args[:1], path)
+        if self.strict:
+            raise SchemaError(f"{path}: fixed-length tuples need prefixItems, not in strict mode")
+        items = [self.schema(arg, f"{path}[]") for arg in args]
+        return {"type": "array", "prefixItems": items, "minItems": len(args), "maxItems": len(args)}
+
+    def _mapping(self, args: tuple[Any, ...], path: str) -> Schema:
+        if self.strict:
+            raise SchemaError(
+                f"{path}: a dict has no fixed properties, which strict mode requires;"
+                " use an attrs class, or strict=False"
+            )
+        if not args:
+            return {"type": "object"}
+        if args[0] is not str:
+            raise SchemaError(f"{path}: JSON object keys are strings, not {args[0]!r}")
+        return {"type": "object", "additionalProperties": self.schema(args[1], f"{path}{{}}")}
+
+    def _union(self, args: tuple[Any, ...], path: str) -> Schema:
+        schemas = [self.schema(arg, path) for arg in args if arg is not type(None)]
+        nullable = len(schemas) < len(args)
+        if nullable and len(schemas) == 1:
+            return _nullable(schemas[0])
+        return _any_of([*schemas, {"type": "null"}] if nullable else schemas)
+
+    def _literal(self, args: tuple[Any, ...], path: str) -> Schema:
+        values = [arg.value if isinstance(arg, Enum) else arg for arg in args]
+        return _enum_of(values, path)
+
+    def _annotated(self, args: tuple[Any, ...], path: str) -> Schema:
+        return _with_description(self.schema(args[0], path), _description_in(args[1:]))
+
+    def _bare(self, json_type: str, path: str) -> Schema:
+        if self.strict:
+            raise SchemaError(f"{path}: a bare {json_type} needs an item type in strict mode")
+        return {"type": json_type}
+
+
+_Handler = Callable[[_Builder, tuple[Any, ...], str], Schema]
+_BY_ORIGIN: Final[Mapping[Any, _Handler]] = {
+    list: _Builder._array,
+    abc.Sequence: _Builder._array,
+    abc.MutableSequence: _Builder._array,
+    set: _Builder._set,
+    frozenset: _Builder._set,
+    abc.Set: _Builder._set,
+    abc.MutableSet: _Builder._set,
+    tuple: _Builder._tuple,
+    dict: _Builder._mapping,
+    abc.Mapping: _Builder._mapping,
+    abc.MutableMapping: _Builder._mapping,
+    Union: _Builder._union,
+    types.UnionType: _Builder._union,
+    Literal: _Builder._literal,
+    Annotated: _Builder._annotated,
+}
+
+
+def _is_attrs_class(tp: Any) -> bool:
+    return isinstance(tp, type) and attrs.has(tp)
+
+
+def _class_doc(cls: type) -> str | None:
+    return _parse_docstring(cls.__doc__).prose or None
+
+
+def _type_hints(obj: Any, path: str) -> dict[str, Any]:
+    """Resolved annotations, keeping `Annotated`; unresolvable names become a SchemaError."""
+    try:
+        return typing.get_type_hints(obj, include_extras=True)
+    except NameError as exc:
+        raise SchemaError(f"{path}: cannot resolve type hints ({exc})") from exc
+
+
+def _enum_schema(cls: type[Enum], path: str) -> Schema:
+    schema = _enum_of([member.value for member in cls], f"{path} ({cls.__name__})")
+    return _with_description(schema, _class_doc(cls))
+
+
+def _enum_of(values: list[Any], path: str) -> Schema:
+    """`const` or `enum` for the values, with their JSON type(s) in first-seen order."""
+    json_types = [_JSON_TYPES.get(type(value)) for value in values]
+    if None in json_types:
+        bad = values[json_types.index(None)]
+        raise SchemaError(f"{path}: {bad!r} is not a JSON string, number, boolean or null")
+    distinct = list(dict.fromkeys(json_types))
+    schema: Schema = {"type": distinct[0] if len(distinct) == 1 else distinct}
+    return schema | ({"const": values[0]} if len(values) == 1 else {"enum": values})
+
+
+def _any_of(schemas: list[Schema]) -> Schema:
+    """`anyOf` the schemas, flattening members that are bare `anyOf`s themselves."""
+    flat = [s for schema in schemas for s in (_bare_any_of(schema) or [schema])]
+    return {"anyOf": flat}
+
+
+def _bare_any_of(schema: Schema) -> list[Schema] | None:
+    return schema["anyOf"] if schema.keys() == {"anyOf"} else None
+
+
+def _nullable(schema: Schema) -> Schema:
+    """The schema that also allows null: `"type": [T, "null"]` when plain, else `anyOf`."""
+    if _allows_null(schema):
+        return schema
+    json_type = schema.get("type")
+    if isinstance(json_type, str) and schema.keys() <= {"type", "description"}:
+        return schema | {"type": [json_type, "null"]}
+    return _any_of([schema, {"type": "null"}])
+
+
+def _allows_null(schema: Schema) -> bool:
+    if not schema:
+        return True  # no constraint at all
+    json_type = schema.get("type")
+    if json_type == "null" or (isinstance(json_type, list) and "null" in json_type):
+        return True
+    return any(_allows_null(member) for member in schema.get("anyOf", ()))
+
+
+def _with_default(schema: Schema, default: Any) -> Schema:
+    # Factories are not called (they may have side effects); their defaults go unstated.
+    value = _NOT_JSON if isinstance(default, _FACTORY) else _as_json(default)
+    return schema if value is _NOT_JSON else schema | {"default": value}
+
+
+def _as_json(value: Any) -> Any:
+    """A JSON copy of `value`, or `_NOT_JSON` when it has no faithful one."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False, default=_enum_value))
+    except (TypeError, ValueError):
+        return _NOT_JSON
+
+
+def _enum_value(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value)!r} is not JSON")
+
+
+def _with_description(schema: Schema, description: str | None) -> Schema:
+    if not description:
+        return schema
+    # Strict servers reject keywords beside `$ref`; a one-member anyOf carries it instead.
+    if "$ref" in schema:
+        return {"anyOf": [schema], "description": description}
+    return schema | {"description": description}
+
+
+def _peel_annotated(tp: Any) -> tuple[Any, str | None]:
+    """`(T, description)` from `Annotated[T, ...]`; `(tp, None)` for anything else."""
+    if typing.get_origin(tp) is not Annotated:
+        return tp, None
+    return tp.__origin__, _description_in(tp.__metadata__)
+
+
+def _description_in(metadata: Iterable[Any]) -> str | None:
+    """The first plain string, or `Doc("...")`-like `.documentation`, in Annotated metadata."""
+    for item in metadata:
+        text = item if isinstance(item, str) else getattr(item, "documentation", None)
+        if isinstance(text, str):
+            return text
+    return None
+
+
+# Docstrings: enough of Google, reST and NumPy style to find the prose and the parameters.
+
+_PARAM_SECTIONS: Final = frozenset(
+    {"args", "arguments", "parameters", "params", "attributes", "keyword args",
+     "keyword arguments", "other parameters"}
+)  # fmt: skip
+_SECTIONS: Final = _PARAM_SECTIONS | {
+    "returns", "return", "yields", "yield", "raises", "examples", "example", "notes", "note",
+    "see also", "warnings", "warning", "todo", "references", "methods",
+}  # fmt: skip
+_GOOGLE_ENTRY: Final = re.compile(r"\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)")
+_NUMPY_ENTRY: Final = re.compile(r"\*{0,2}(\w+)\s*(?::.*)?")
+_REST_FIELD: Final = re.compile(
+    r":(?:param|parameter|arg|argument|key|keyword|ivar|var)\s+(?:[^:]*\s)?\*{0,2}(\w+)\s*:\s*(.*)"
+)
+
+
+@attrs.frozen
+class _Docstring:
+    prose: str
+    params: Mapping[str, str]
+
+
+def _parse_docstring(doc: str | None) -> _Docstring:
+    """Split a docstring into its prose and the descriptions of its parameters."""
+    lines = inspect.cleandoc(doc or "").splitlines()
+    starts = [i for i in range(len(lines)) if _section_style(lines, i)]
+    params: dict[str, str] = {}
+    for start, end in itertools.pairwise([*starts, len(lines)]):
+        params |= _section_params(_section_style(lines, start), lines[start:end])
+    prose = "\n".join(lines[: starts[0] if starts else len(lines)]).strip()
+    return _Docstring(prose, params)
+
+
+def _section_style(lines: list[str], i: int) -> str:
+    """Which kind of section starts at line `i`: "google", "numpy", "rest" or ""."""
+    line = lines[i]
+    title = line.strip().lower()
+    if line and not line[0].isspace() and title.endswith(":") and title[:-1] in _SECTIONS:
+        return "google"
+    underlined = i + 1 < len(lines) and re.fullmatch(r"\s*-{3,}\s*", lines[i + 1]) is not None
+    if underlined and title in _SECTIONS:
+        return "numpy"
+    # reST fields are one block, so only the first of a run starts a section.
+    if line.startswith(":") and (i == 0 or not lines[i - 1].startswith((":", " "))):
+        return "rest"
+    return ""
+
+
+def _section_params(style: str, lines: list[str]) -> dict[str, str]:
+    """The `{name: description}` entries of one section, if it lists parameters."""
+    if style == "rest":
+        return _rest_params(lines)
+    if lines[0].strip().lower().rstrip(":") not in _PARAM_SECTIONS:
+        return {}
+    return _google_params(lines[1:]) if style == "google" else _numpy_params(lines[2:])
+
+
+def _google_params(lines: list[str]) -> dict[str, str]:
+    """`name (type): text` heads, the text going on in the indented lines below."""
+    entries = ((_GOOGLE_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
+    return {m[1]: " ".join([m[2], *rest]).strip() for m, rest in entries if m}
+
+
+def _numpy_params(lines: list[str]) -> dict[str, str]:
+    """`name : type` heads, the text in the indented lines below."""
+    entries = ((_NUMPY_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
+    return {m[1]: " ".join(rest) for m, rest in entries if m}
+
+
+def _rest_params(lines: list[str]) -> dict[str, str]:
+    """`:param [type] name: text` fields, which may go on in indented lines."""
+    fields = (_REST_FIELD.fullmatch(" ".join([head, *rest])) for head, rest in _entries(lines))
+    return {m[1]: m[2] for m in fields if m}
+
+
+def _entries(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """Group lines into (head, continuation lines): heads sit at the least indentation."""
+    base = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    head: str | None = None
+    rest: list[str] = []
+    for line in lines:
+        if line.strip() and len(line) - len(line.lstrip()) == base:
+            if head is not None:
+                yield head, rest
+            head, rest = line.strip(), []
+        elif line.strip() and head is not None:
+            rest.append(line.strip())
+    if head is not None:
+        yield head, rest

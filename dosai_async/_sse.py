@@ -1,0 +1,321 @@
+"""Sans-I/O decoder for ``text/event-stream`` bodies (Server-Sent Events).
+
+Bytes go in, :class:`ServerSentEvent` values come out. Nothing here knows about sockets,
+HTTP, JSON or asyncio: ``_streaming.py`` reads the body and hands each chunk to
+:meth:`SSEDecoder.feed`.
+
+Goals:
+
+- Follow the WHATWG "interpreting an event stream" algorithm
+  (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+  whatever the chunk boundaries are: a CRLF, a multi-byte UTF-8 character or the BOM may be
+  split between two chunks.
+- Be cheap on the streaming hot path: a small chunk holding one whole event costs well under
+  a microsecond, and a huge line fed in many chunks costs O(n), not O(n**2).
+- Never raise on any bytes input. Garbage, invalid UTF-8, NULs and huge lines are just data
+  to the algorithm: a malformed line is ignored, and an invalid byte sequence decodes to
+  U+FFFD.
+
+Plan:
+
+- Split into lines at the byte level. CR and LF are ASCII bytes, which never occur inside a
+  multi-byte UTF-8 sequence, so every complete line decodes on its own, and U+2028 or U+0085
+  cannot be taken for a line end (``str.splitlines`` would take them).
+- Decode all the complete lines of a chunk with one ``bytes.decode`` call, then split the text
+  at LF after folding CRLF and CR into LF. With errors="replace" the decoder never lets an
+  invalid sequence swallow a CR or LF, so this equals decoding line by line.
+- Keep an unterminated line as a list of pieces, joined once when its line ending arrives.
+- Remember a CR that ended a chunk, so that an LF at the start of the next chunk completes
+  the same CRLF instead of ending a second, empty line.
+- Strip the BOM from the first line of the stream rather than from the first chunk, so a BOM
+  split between chunks is still seen whole.
+- Take a chunk that is exactly one event, a ``data: ...`` line and a blank line ended by LF
+  (the shape OpenAI-style servers send), without splitting it into lines when no line or
+  block is open. Elsewhere, test for the common ``data: `` line before general field parsing.
+"""
+
+import attrs
+
+__all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent"]
+
+_CR = 0x0D
+_LF = 0x0A
+_BOM = "\ufeff"
+# What does not count as content for SSEDecoder.data_seen (CR and LF never reach a line).
+_BLANK = " \t\v\f" + _BOM
+
+
+@attrs.frozen(slots=True)
+class ServerSentEvent:
+    """One dispatched event.
+
+    ``id`` is the MessageEvent ``lastEventId`` at dispatch: it carries over from earlier
+    events, and "" means none was set. ``retry`` is the valid ``retry:`` value given in this
+    event's own block, else None; the lasting value is ``SSEDecoder.reconnection_time``.
+    """
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
+
+
+class LineDecoder:
+    """Split a byte stream into UTF-8 lines that end at CRLF, LF or CR, and at nothing else.
+
+    :meth:`feed` returns the lines that a chunk completes, and :meth:`flush` ends the input
+    and returns the unterminated final line, if there is one. Lines come without their line
+    endings, decoded with errors="replace". Never raises.
+    """
+
+    __slots__ = ("_after_cr", "_pending")
+
+    def __init__(self) -> None:
+        # Pieces of the unterminated line: joining them only once its line ending arrives
+        # keeps a long line O(n).
+        self._pending: list[bytes] = []
+        # The last chunk ended with CR, so an LF starting the next one belongs to that CR.
+        self._after_cr = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Return the lines that ``chunk`` completes (maybe none), without line endings."""
+        if self._after_cr and chunk:
+            self._after_cr = False
+            if chunk[0] == _LF:
+                chunk = chunk[1:]
+        if not chunk:
+            return []
+        last = chunk[-1]
+        if last != _LF and last != _CR:
+            return self._feed_unterminated(chunk)
+        self._after_cr = last == _CR
+        if self._pending:
+            chunk = self._take_pending(chunk)
+        return _split_lines(chunk)
+
+    @property
+    def at_line_start(self) -> bool:
+        """Whether the next byte starts a new line: no partial line, and no CR awaiting its LF."""
+        return not self._pending and not self._after_cr
+
+    def flush(self) -> list[str]:
+        """End the input: return the unterminated final line as a one-item list, else []."""
+        self._after_cr = False
+        if not self._pending:
+            return []
+        return [self._take_pending(b"").decode("utf-8", "replace")]
+
+    def _feed_unterminated(self, chunk: bytes) -> list[str]:
+        """Split a chunk that ends inside a line, and keep that line's start for later."""
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
+        if not end:
+            self._pending.append(chunk)
+            return []
+        complete = chunk[:end]
+        if self._pending:
+            complete = self._take_pending(complete)
+        self._pending.append(chunk[end:])
+        return _split_lines(complete)
+
+    def _take_pending(self, end: bytes) -> bytes:
+        """Join the pending pieces of a line with ``end``, the bytes that finish it."""
+        pending = self._pending
+        pending.append(end)
+        joined = b"".join(pending)
+        pending.clear()
+        return joined
+
+
+def _split_lines(block: bytes) -> list[str]:
+    """Decode ``block``, which ends with a line ending, into its lines."""
+    text = block.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:  # most servers that use CR at all use CRLF: skip a second scan
+            text = text.replace("\r", "\n")
+    lines = text.split("\n")
+    del lines[-1]  # the "" after the final line ending
+    return lines
+
+
+class SSEDecoder:
+    """Incremental WHATWG event-stream parser: bytes in, :class:`ServerSentEvent` values out.
+
+    Give each chunk of the body to :meth:`feed` as it arrives, and call :meth:`flush` once at
+    the end. One decoder parses one stream: to reconnect, start a new decoder and send this
+    one's :attr:`last_event_id` as the ``Last-Event-ID`` header.
+
+    Never raises on any bytes input: invalid UTF-8 decodes to U+FFFD, and lines the algorithm
+    does not understand are ignored. A ``retry:`` value too long for ``int()`` (over the
+    interpreter's digit limit, 4300 digits by default) is ignored too.
+    """
+
+    __slots__ = (
+        "_at_start",
+        "_comment_count",
+        "_data",
+        "_data_seen",
+        "_event",
+        "_id_buffer",
+        "_idle",
+        "_last_event_id",
+        "_lines",
+        "_reconnection_time",
+        "_retry",
+    )
+
+    def __init__(self) -> None:
+        self._lines = LineDecoder()
+        self._at_start = True  # the next line is the stream's first: it may start with a BOM
+        # The data buffer, one item per data line, so dispatch is a single "\n".join.
+        self._data: list[str] = []
+        self._event = ""  # the event type buffer
+        self._retry: int | None = None  # valid retry: of the current block
+        self._id_buffer = ""
+        self._last_event_id = ""
+        self._reconnection_time: int | None = None
+        self._comment_count = 0
+        self._data_seen = False
+        # Nothing is open: no partial line, no CR awaiting its LF, no data in the block, and
+        # the stream's start (BOM) and first content line are behind us. Then a chunk that is
+        # one whole "data:" event needs no line splitting. Only the general path changes it.
+        self._idle = False
+
+    @property
+    def last_event_id(self) -> str:
+        """The id committed by the latest blank line ("" = none): the ``Last-Event-ID``."""
+        return self._last_event_id
+
+    @property
+    def last_event_id_buffer(self) -> str:
+        """The id from the latest valid ``id:`` line, whether a blank line committed it or not."""
+        return self._id_buffer
+
+    @property
+    def reconnection_time(self) -> int | None:
+        """The latest valid ``retry:`` value in milliseconds, or None if there was none."""
+        return self._reconnection_time
+
+    @property
+    def comment_count(self) -> int:
+        """How many comment lines (keep-alives such as ``: ping``) the stream held so far."""
+        return self._comment_count
+
+    @property
+    def data_seen(self) -> bool:
+        """Whether a line other than a blank, whitespace-only or comment line was seen.
+
+        This tells a body that is no event stream at all (a JSON error sent as
+        ``text/event-stream``, say) from an empty or keep-alive-only one. A line counts once
+        it is complete; an unterminated final line counts when :meth:`flush` is called.
+        """
+        return self._data_seen
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Return the events that ``chunk`` completes: often none, sometimes several."""
+        # Fast path for the usual chunk, one whole "data: <payload>\n\n" event. When nothing
+        # is open (see _idle) it gives what the general path gives, minus the line splitting.
+        if (
+            self._idle
+            and chunk[:6] == b"data: "
+            and chunk[-2:] == b"\n\n"
+            and _LF not in (payload := chunk[6:-2])
+            and _CR not in payload
+        ):
+            return [self._dispatch(payload.decode("utf-8", "replace"))]
+        return self._feed_lines(chunk)
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End the stream. WHATWG discards an unterminated event, so this returns []."""
+        unterminated = self._lines.flush()
+        if not self._data_seen:
+            self._data_seen = _has_content(unterminated)
+        # Discard the unterminated event, but do not commit its id: no blank line ended it.
+        self._data.clear()
+        self._event = ""
+        self._retry = None
+        return []
+
+    def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The general path: split ``chunk`` into lines, and interpret them."""
+        lines = self._lines.feed(chunk)
+        if self._at_start and lines:
+            self._strip_bom(lines)
+        if not self._data_seen:
+            self._data_seen = _has_content(lines)
+        events = self._interpret(lines)
+        self._idle = (
+            not self._data and self._data_seen and not self._at_start and self._lines.at_line_start
+        )
+        return events
+
+    def _strip_bom(self, lines: list[str]) -> None:
+        """Drop one BOM from the start of the stream (and only there, as WHATWG says)."""
+        self._at_start = False
+        if lines[0].startswith(_BOM):
+            lines[0] = lines[0][1:]
+
+    def _interpret(self, lines: list[str]) -> list[ServerSentEvent]:
+        """Run complete lines through the algorithm, and collect the events they dispatch."""
+        events: list[ServerSentEvent] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    events.append(self._dispatch("\n".join(data)))
+                    data.clear()
+                else:
+                    self._end_block()
+            elif line.startswith("data: "):  # by far the most common line: skip the parsing
+                data.append(line[6:])
+            elif line[0] == ":":
+                self._comment_count += 1
+            else:
+                self._process_field(line)
+        return events
+
+    def _dispatch(self, data: str) -> ServerSentEvent:
+        """End a block that has data: build its event, and commit its id like any blank line."""
+        event = ServerSentEvent(self._event or "message", data, self._id_buffer, self._retry)
+        # _end_block, inlined because this runs once per event:
+        self._last_event_id = self._id_buffer
+        self._event = ""
+        self._retry = None
+        return event
+
+    def _end_block(self) -> None:
+        """End a block at a blank line: commit its id (even with no event) and reset the rest."""
+        self._last_event_id = self._id_buffer
+        self._event = ""
+        self._retry = None
+
+    def _process_field(self, line: str) -> None:
+        """Apply a ``name:value`` line; a line with no colon is a name with an empty value."""
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:  # a NUL would make the id unusable as a header value
+                self._id_buffer = value
+        elif name == "retry":
+            self._set_retry(value)
+        # Any other name is ignored, as the algorithm says.
+
+    def _set_retry(self, value: str) -> None:
+        """Take a ``retry:`` value only if it is all ASCII digits."""
+        if not (value.isascii() and value.isdigit()):
+            return
+        try:
+            milliseconds = int(value)
+        except ValueError:  # past the int-from-str digit limit: ignore rather than raise
+            return
+        self._retry = self._reconnection_time = milliseconds
+
+
+def _has_content(lines: list[str]) -> bool:
+    """Whether a line is more than blanks, BOMs or a comment (see SSEDecoder.data_seen)."""
+    return any(line[:1] != ":" and line.strip(_BLANK) for line in lines)

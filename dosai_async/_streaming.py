@@ -1,0 +1,350 @@
+"""Typed, self-closing streams: SSE bytes -> ``ChatCompletionChunk`` -> accumulated result.
+
+This module never sees aiohttp: it gets an async iterator of body bytes and a close
+callback. Per chunk the hot path is: ``SSEDecoder.feed`` (bytes, no re-scan) -> one
+``orjson.loads`` -> one generated cattrs hook -> ``ChunkAccumulator.add``. No awaits besides
+the socket read, no logging, no copies of growing buffers.
+
+Rules (DESIGN.md, "Streaming"):
+
+- ``data: [DONE]`` ends the stream; comments and empty events are skipped.
+- ``event: error`` or a payload with a top-level ``error`` raises ``APIStreamError`` (typed
+  by the status it names) with the partial result attached.
+- EOF without ``[DONE]`` is complete only if every choice has a ``finish_reason``;
+  otherwise ``APIConnectionError`` says the stream was cut off (partial attached).
+- A body that never produced an event (a JSON error or an HTML page with status 200)
+  raises instead of yielding nothing.
+- Deadlines: ``first_token`` until the first content, then ``idle`` between data events
+  (keep-alive comments never reset it), and ``total`` throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from . import _converter
+from ._accumulate import ChunkAccumulator
+from ._config import Timeout
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    DosAIError,
+    ResponseValidationError,
+    in_band_error,
+)
+from ._retry import Deadline
+from ._sse import ServerSentEvent, SSEDecoder
+from ._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+
+T = TypeVar("T")
+
+# How much of a body that produced no SSE event is kept to explain what it was instead.
+_NON_SSE_PREFIX = 64 * 1024
+
+_structure_chunk = _converter.structurer(ChatCompletionChunk)
+
+
+@attrs.frozen
+class StreamStats:
+    """Live figures of a stream (all times in seconds, from when the request was sent)."""
+
+    time_to_first_token: float | None
+    chunks: int
+    elapsed: float
+    max_gap: float | None
+    mean_gap: float | None
+    completion_tokens: int | None
+    tokens_per_second: float | None
+
+
+class AsyncStream(Generic[T]):
+    """An async iterator of ``ChatCompletionChunk`` over one open HTTP response.
+
+    Closes its connection when exhausted, on ``await stream.close()``, on leaving
+    ``async with``, and when the consuming task is cancelled. ``text()`` yields the content
+    deltas of choice 0; ``final()`` drains the stream and returns the accumulated
+    ``ChatCompletion``; ``stats`` has time to first token, gaps and tokens per second.
+    """
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        close: Callable[[], None],
+        *,
+        meta: ResponseMeta,
+        timeout: Timeout,
+        deadline: Deadline,
+        sent_at: float,
+    ) -> None:
+        self.response = meta
+        self._body = body
+        self._close = close
+        self._timeout = timeout
+        self._deadline = deadline
+        self._decoder = SSEDecoder()
+        self._acc = ChunkAccumulator()
+        self._pending: deque[ChatCompletionChunk] = deque()
+        self._sent_at = sent_at
+        self._first_content_at: float | None = None
+        self._last_event_at = sent_at
+        self._max_gap = 0.0
+        self._events = 0
+        self._prefix = b""
+        self._done = False  # [DONE] seen or the body ended cleanly
+        self._closed = False
+
+    # -- public surface --------------------------------------------------------------
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id`` for this stream."""
+        return self.response.request_id
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __aiter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while not self._pending:
+            if self._done or self._closed:
+                self._release()
+                raise StopAsyncIteration
+            await self._read_more()
+        return self._pending.popleft()  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        """Close the connection now; safe to call more than once."""
+        self._release()
+
+    aclose = close
+
+    def text(self) -> AsyncIterator[str]:
+        """The content deltas of choice 0, as strings, as they arrive."""
+        return _TextDeltas(self)
+
+    async def final(self) -> ChatCompletion:
+        """Read the rest of the stream and return the accumulated ``ChatCompletion``."""
+        async for _ in self:
+            pass
+        if not self._done:
+            raise DosAIError(
+                "The stream was closed before it finished; "
+                "stream.snapshot() holds what arrived until then."
+            )
+        return self.snapshot()
+
+    def snapshot(self) -> ChatCompletion:
+        """Everything accumulated so far, as a ``ChatCompletion`` (cheap, any time)."""
+        return self._acc.snapshot(self.response)
+
+    @property
+    def stats(self) -> StreamStats:
+        """Time to first token, chunk count, gaps between chunks and tokens per second."""
+        return _stats(self)
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read until the first content (or the end) so retries can happen before it."""
+        try:
+            while self._first_content_at is None and not self._done:
+                await self._read_more()
+        except BaseException:
+            self._release()
+            raise
+
+    async def _read_more(self) -> None:
+        try:
+            data = await self._read()
+            if data is None:
+                self._on_end()
+            else:
+                self._on_bytes(data)
+        except DosAIError as exc:
+            self._release()
+            raise self._with_partial(exc) from exc.__cause__
+        except BaseException:
+            self._release()  # cancelled: drop the connection so the server stops
+            raise
+
+    async def _read(self) -> bytes | None:
+        limit, name = self._read_limit()
+        try:
+            if limit is None:
+                return await anext(self._body, None)
+            async with asyncio.timeout(limit):
+                return await anext(self._body, None)
+        except TimeoutError:
+            raise APITimeoutError(f"The stream's {name} deadline elapsed.", deadline=name) from None
+
+    def _read_limit(self) -> tuple[float | None, str]:
+        timeout, now = self._timeout, time.monotonic()
+        if self._first_content_at is None:
+            own, name = timeout.first_token, "first_token"
+            left = None if own is None else self._sent_at + own - now
+        else:
+            own, name = timeout.idle, "idle"
+            left = None if own is None else self._last_event_at + own - now
+        total = self._deadline.remaining()
+        if total is not None and (left is None or total <= left):
+            return total, "total"
+        return (None, name) if left is None else (max(left, 0.0), name)
+
+    def _on_bytes(self, data: bytes) -> None:
+        if not self._events and len(self._prefix) < _NON_SSE_PREFIX:
+            self._prefix += data[:_NON_SSE_PREFIX]
+        for event in self._decoder.feed(data):
+            self._on_event(event)
+            if self._done:
+                return
+
+    def _on_event(self, event: ServerSentEvent) -> None:
+        self._events += 1
+        data = event.data
+        if event.event == "error":
+            raise self._in_band(_loads_or_text(data))
+        if event.event != "message" or not data:
+            return
+        if data == "[DONE]":
+            self._done = True
+            return
+        payload = _loads_event(data)
+        if type(payload) is dict and payload.get("error") is not None:
+            raise self._in_band(payload)
+        self._on_chunk(_structure_chunk(payload))
+
+    def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
+        now = time.monotonic()
+        gap = now - self._last_event_at
+        if gap > self._max_gap and self._first_content_at is not None:
+            self._max_gap = gap
+        self._last_event_at = now
+        if self._acc.add(chunk) and self._first_content_at is None:
+            self._first_content_at = now
+        self._pending.append(chunk)
+
+    def _on_end(self) -> None:
+        self._decoder.flush()  # an unterminated last event is discarded (WHATWG)
+        if self._acc.all_finished():
+            self._done = True
+            return
+        if not self._events:
+            raise _not_an_event_stream(self._prefix, self)
+        raise APIConnectionError(
+            "The stream was cut off before it finished (no [DONE] and a choice without "
+            "finish_reason); the partial result is attached.",
+            response_started=self._first_content_at is not None,
+        )
+
+    def _in_band(self, payload: object) -> DosAIError:
+        meta = self.response
+        return in_band_error(
+            payload, request_id=meta.request_id, headers=meta.headers, partial=None
+        )
+
+    def _with_partial(self, exc: DosAIError) -> DosAIError:
+        partial = self.snapshot()
+        exc.partial = partial  # type: ignore[attr-defined]
+        if isinstance(exc, APIConnectionError):
+            # Before any content a failure is safe to retry: nothing reached the caller.
+            exc.response_started = self._first_content_at is not None
+        return exc
+
+    def _release(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+
+class _TextDeltas:
+    """``stream.text()``: content strings of choice 0 (a class, so nothing to finalize)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: AsyncStream[Any]) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _TextDeltas:
+        return self
+
+    async def __anext__(self) -> str:
+        async for chunk in self._stream:
+            for choice in chunk.choices:
+                if choice.index == 0 and choice.delta.content:
+                    return choice.delta.content  # type: ignore[no-any-return]
+        raise StopAsyncIteration
+
+
+class AsyncStreamManager(Generic[T]):
+    """``async with client.chat.completions.stream(...) as stream``: opens, then closes."""
+
+    def __init__(self, opener: Callable[[], Awaitable[AsyncStream[T]]]) -> None:
+        self._opener = opener
+        self._stream: AsyncStream[T] | None = None
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        self._stream = await self._opener()
+        return self._stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+
+
+def _loads_event(data: str) -> Any:
+    try:
+        return _converter.loads(data)
+    except _converter.JSONDecodeError:
+        raise ResponseValidationError(
+            f"a stream event is not valid JSON: {data[:200]!r}", body=data
+        ) from None
+
+
+def _loads_or_text(data: str) -> object:
+    try:
+        return _converter.loads(data)
+    except _converter.JSONDecodeError:
+        return {"error": {"message": data or "error event without data"}}
+
+
+def _not_an_event_stream(prefix: bytes, stream: AsyncStream[Any]) -> DosAIError:
+    try:
+        payload = _converter.loads(prefix)
+    except _converter.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and ("error" in payload or payload.get("object") == "error"):
+        return stream._in_band(payload)
+    snippet = prefix[:300].decode("utf-8", errors="replace").strip() or "an empty body"
+    return ResponseValidationError(
+        f"expected an event stream (text/event-stream) but got: {snippet!r}",
+        body=prefix,
+        status_code=stream.response.status_code,
+    )
+
+
+def _stats(stream: AsyncStream[Any]) -> StreamStats:
+    first, last, sent = stream._first_content_at, stream._last_event_at, stream._sent_at
+    chunks = stream._acc.chunks
+    usage = stream._acc.usage
+    tokens = usage.completion_tokens if usage is not None else None
+    streaming_time = last - first if first is not None else 0.0
+    return StreamStats(
+        time_to_first_token=None if first is None else first - sent,
+        chunks=chunks,
+        elapsed=time.monotonic() - sent,
+        max_gap=stream._max_gap if chunks > 1 else None,
+        mean_gap=streaming_time / (chunks - 1) if chunks > 1 else None,
+        completion_tokens=tokens,
+        tokens_per_second=tokens / streaming_time if tokens and streaming_time > 0 else None,
+    )

@@ -1,0 +1,264 @@
+"""HTTP over aiohttp: the only module that imports it.
+
+Everything above this module sees plain values (``HTTPRequest``, ``HTTPResponse``, an async
+iterator of body bytes) and this package's exceptions. ``map_errors`` is the one boundary
+where aiohttp's exceptions and bare ``TimeoutError`` become ours, and it also wraps the
+body iterator, so nothing foreign escapes mid-stream either.
+
+Session lifecycle: the ``aiohttp.ClientSession`` is created lazily inside the running loop,
+on first use. A client reused from another event loop (pytest-asyncio gives each test its
+own) gets a fresh session there; the old one is closed on its own loop when that loop still
+runs, else its sockets are dropped. A borrowed session is used as is and never closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+
+from ._exceptions import APIConnectionError, APITimeoutError
+
+logger = logging.getLogger("dosai_async")
+
+
+#: The session type a caller may lend to the client (re-exported to ``_client`` for typing).
+ClientSession = aiohttp.ClientSession
+
+
+@attrs.frozen
+class HTTPRequest:
+    """One request as sent on the wire (the body is already JSON bytes)."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(repr=False)  # holds the key: never printed
+    body: bytes | None = attrs.field(default=None, repr=False)
+
+
+@attrs.frozen
+class AttemptTimeout:
+    """Limits of one attempt: ``total`` is what is left of the call's deadline."""
+
+    total: float | None
+    connect: float | None
+    read: float | None
+
+
+@attrs.frozen
+class HTTPResponse:
+    """A fully read response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@attrs.frozen
+class StreamingResponse:
+    """An open response whose body is read incrementally; ``close()`` frees the connection."""
+
+    status: int
+    headers: Mapping[str, str]
+    _response: aiohttp.ClientResponse = attrs.field(repr=False, alias="response")
+
+    async def read(self) -> bytes:
+        """Read the rest of the body (used for error statuses)."""
+        with map_errors(response_started=True):
+            return await self._response.read()
+
+    def body(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive, with errors translated (see ``_BodyIterator``)."""
+        return _BodyIterator(self._response.content)
+
+    def close(self) -> None:
+        """Return the connection to the pool if the body was read to the end, else drop it.
+
+        Dropping is what tells the server to stop generating: an abandoned stream must not
+        keep a model busy, nor sit in the pool half-read.
+        """
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class _BodyIterator:
+    """``readany()`` in a loop (what ``iter_any()`` does) with the error boundary inlined.
+
+    A plain ``__anext__`` rather than an async generator: nothing to finalize if the
+    consumer stops early, and no context manager entered per chunk on the hot path.
+    """
+
+    __slots__ = ("_content",)
+
+    def __init__(self, content: aiohttp.StreamReader) -> None:
+        self._content = content
+
+    def __aiter__(self) -> _BodyIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._content.readany()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise translate(exc, response_started=True) from exc
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+@contextlib.contextmanager
+def map_errors(*, response_started: bool = False, deadline: str = "total") -> Iterator[None]:
+    """Translate aiohttp's exceptions and bare ``TimeoutError`` into this package's tree."""
+    try:
+        yield
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise translate(exc, response_started=response_started, deadline=deadline) from exc
+
+
+def translate(
+    exc: BaseException, *, response_started: bool, deadline: str = "total"
+) -> APIConnectionError:
+    """The exception of this package that stands for a transport failure."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError("Timed out while connecting.", deadline="connect")
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return APITimeoutError("Timed out waiting for the server to send data.", deadline="read")
+    if isinstance(exc, TimeoutError):
+        return APITimeoutError(f"The {deadline} deadline elapsed.", deadline=deadline)
+    where = "while reading the response" if response_started else "before a response arrived"
+    detail = str(exc) or type(exc).__name__
+    return APIConnectionError(
+        f"Connection failed {where}: {detail}", response_started=response_started
+    )
+
+
+class Transport:
+    """Sends ``HTTPRequest`` objects over one lazily created, loop-bound aiohttp session."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 1000,
+        keepalive_timeout: float = 30.0,
+    ) -> None:
+        self._borrowed = session
+        self._max_connections = max_connections
+        self._keepalive_timeout = keepalive_timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def fetch(self, request: HTTPRequest, limits: AttemptTimeout) -> HTTPResponse:
+        """Send a request and read the whole response within ``limits``."""
+        with map_errors(deadline="total"):
+            async with asyncio.timeout(limits.total):
+                response = await self._send(request, limits)
+                body = await _read_body(response)
+        return HTTPResponse(response.status, response.headers, body)
+
+    async def open(
+        self, request: HTTPRequest, limits: AttemptTimeout, *, deadline: str = "total"
+    ) -> StreamingResponse:
+        """Send a request and return once the headers arrived; ``deadline`` names the limit."""
+        with map_errors(deadline=deadline):
+            async with asyncio.timeout(limits.total):
+                response = await self._send(request, limits)
+        return StreamingResponse(response.status, response.headers, response=response)
+
+    async def _send(self, request: HTTPRequest, limits: AttemptTimeout) -> aiohttp.ClientResponse:
+        session = self._session_for_running_loop()
+        return await session.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.body,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=limits.connect, sock_read=limits.read
+            ),
+            # An API never redirects; following one could carry the key to another host.
+            allow_redirects=False,
+        )
+
+    def _session_for_running_loop(self) -> aiohttp.ClientSession:
+        if self._borrowed is not None:
+            return self._borrowed
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop:
+            self._retire_session()
+            self._session = self._new_session()
+            self._loop = loop
+        return self._session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive_timeout,
+            enable_cleanup_closed=False,
+        )
+        return aiohttp.ClientSession(connector=connector, auto_decompress=True)
+
+    def _retire_session(self) -> None:
+        session, loop = self._session, self._loop
+        self._session = self._loop = None
+        if session is None or session.closed or loop is None:
+            return
+        if not loop.is_closed() and loop.is_running():
+            asyncio.run_coroutine_threadsafe(session.close(), loop)
+            return
+        _drop_session(session)
+
+    async def close(self) -> None:
+        """Close the owned session (a borrowed one is left to its owner)."""
+        session, loop = self._session, self._loop
+        self._session = self._loop = None
+        if session is None or session.closed:
+            return
+        if loop is asyncio.get_running_loop():
+            await session.close()
+        else:
+            _drop_session(session)
+
+
+def _drop_session(session: aiohttp.ClientSession) -> None:
+    """Forget a session whose event loop is closed, without leaking its sockets.
+
+    Nothing can be awaited on a closed loop, so ``session.close()`` is impossible. The pooled
+    connections' sockets are closed directly instead (the transports cannot schedule their
+    own close any more), and the session is marked closed so aiohttp does not warn at GC.
+    """
+    connector: Any = session.connector
+    pools = getattr(connector, "_conns", {}) if connector is not None else {}
+    for pool in list(pools.values()):
+        for protocol, *_ in list(pool):
+            _close_dead_transport(getattr(protocol, "transport", None))
+    if connector is not None:
+        pools.clear()
+        connector._closed = True  # what close() would have set; silences its __del__ warning
+    session._connector = None
+
+
+def _close_dead_transport(transport: object) -> None:
+    sock = getattr(transport, "_sock", None)
+    if sock is not None:
+        sock.close()
+        # Detached, so the transport's __del__ has no open socket to warn about.
+        transport._sock = None  # type: ignore[attr-defined]
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytes:
+    try:
+        with map_errors(response_started=True):
+            body = await response.read()
+    except BaseException:
+        response.close()  # cancelled or cut mid-body: the connection cannot be reused
+        raise
+    response.release()
+    return body

@@ -1,0 +1,81 @@
+"""The front door: one sorted __all__, every name importable, no private leaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dosai_async
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_all_is_sorted_and_complete() -> None:
+    """__all__ is sorted, and every name in it exists."""
+    assert dosai_async.__all__ == sorted(dosai_async.__all__)
+    for name in dosai_async.__all__:
+        assert hasattr(dosai_async, name), name
+
+
+def test_public_names_come_from_the_package() -> None:
+    """Public classes report a dosai_async module, never a third-party one."""
+    for name in dosai_async.__all__:
+        obj = getattr(dosai_async, name)
+        if isinstance(obj, type):
+            assert obj.__module__.startswith("dosai_async"), (name, obj.__module__)
+
+
+def test_third_party_imports_stay_in_their_modules() -> None:
+    """aiohttp, tenacity, cattrs and orjson are each imported by one module only."""
+    owners = {
+        "aiohttp": {"_transport.py"},
+        "tenacity": {"_retry.py"},
+        "cattrs": {"_converter.py"},
+        "orjson": {"_converter.py"},
+    }
+    for library, allowed in owners.items():
+        users = {
+            path.name
+            for path in (ROOT / "dosai_async").glob("_*.py")
+            if f"import {library}" in path.read_text() or f"from {library}" in path.read_text()
+        }
+        assert users <= allowed, (library, users)
+
+
+def test_sse_decoder_is_sans_io() -> None:
+    """_sse imports no HTTP, JSON or asyncio."""
+    source = (ROOT / "dosai_async" / "_sse.py").read_text()
+    for banned in ("aiohttp", "asyncio", "json", "orjson", "socket"):
+        assert f"import {banned}" not in source, banned
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    """.ci/run reads its command from the README's test-command block."""
+    readme = (ROOT / "README.md").read_text()
+    assert "<!-- test-command -->" in readme
+    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_mypy_strict_and_typing_contract() -> None:
+    """mypy --strict passes on the package and on tests/typing (the public API in use)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "dosai_async", "tests/typing"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_clean() -> None:
+    """ruff check passes on the whole tree."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
