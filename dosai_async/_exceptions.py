@@ -186,6 +186,9 @@ class APIStreamError(APIStatusError):
     """
 
     partial: object = None
+    #: Whether content had reached the stream before the error; only errors before it are
+    #: retried (a retry after content would duplicate tokens).
+    response_started: bool = True
 
 
 class ResponseValidationError(DosAIError):

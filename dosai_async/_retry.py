@@ -45,8 +45,8 @@ def decide(
 
 
 def _retryable(exc: BaseException, policy: RetryPolicy) -> bool:
-    if isinstance(exc, APIStreamError):
-        return False  # in-band errors arrive after content began; see _streaming
+    if isinstance(exc, APIStreamError) and exc.response_started:
+        return False  # content already reached the caller: a retry would duplicate it
     if isinstance(exc, APIStatusError):
         override = header(exc.headers, "x-should-retry")
         if override in ("true", "false"):

@@ -33,6 +33,7 @@ from ._accumulate import ChunkAccumulator
 from ._config import Timeout
 from ._exceptions import (
     APIConnectionError,
+    APIStreamError,
     APITimeoutError,
     DosAIError,
     ResponseValidationError,
@@ -98,6 +99,8 @@ class AsyncStream(Generic[T]):
         self._prefix = b""
         self._done = False  # [DONE] seen or the body ended cleanly
         self._closed = False
+        # An error found in the same read as earlier chunks waits until they are consumed.
+        self._error: DosAIError | None = None
 
     # -- public surface --------------------------------------------------------------
 
@@ -117,6 +120,8 @@ class AsyncStream(Generic[T]):
 
     async def __anext__(self) -> T:
         while not self._pending:
+            if self._error is not None:
+                raise self._error
             if self._done or self._closed:
                 self._release()
                 raise StopAsyncIteration
@@ -158,11 +163,13 @@ class AsyncStream(Generic[T]):
     async def start(self) -> None:
         """Read until the first content (or the end) so retries can happen before it."""
         try:
-            while self._first_content_at is None and not self._done:
+            while self._first_content_at is None and not self._done and self._error is None:
                 await self._read_more()
         except BaseException:
             self._release()
             raise
+        if self._error is not None and self._first_content_at is None:
+            raise self._error  # nothing reached the caller: let the retry policy decide
 
     async def _read_more(self) -> None:
         try:
@@ -173,7 +180,9 @@ class AsyncStream(Generic[T]):
                 self._on_bytes(data)
         except DosAIError as exc:
             self._release()
-            raise self._with_partial(exc) from exc.__cause__
+            self._error = self._with_partial(exc)
+            if not self._pending:
+                raise self._error from exc.__cause__
         except BaseException:
             self._release()  # cancelled: drop the connection so the server stops
             raise
@@ -256,7 +265,7 @@ class AsyncStream(Generic[T]):
     def _with_partial(self, exc: DosAIError) -> DosAIError:
         partial = self.snapshot()
         exc.partial = partial  # type: ignore[attr-defined]
-        if isinstance(exc, APIConnectionError):
+        if isinstance(exc, (APIConnectionError, APIStreamError)):
             # Before any content a failure is safe to retry: nothing reached the caller.
             exc.response_started = self._first_content_at is not None
         return exc
