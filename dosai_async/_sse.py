@@ -205,9 +205,9 @@ class SSEDecoder:
     def data_seen(self) -> bool:
         """Whether a line other than a blank, whitespace-only or comment line was seen.
 
-        This tells a body that is no event stream at all (a JSON error sent as
-        ``text/event-stream``, say) from an empty or keep-alive-only one. A line counts once
-        it is complete; an unterminated final line counts when :meth:`flush` is called.
+        When no event was dispatched, this tells a body that is no event stream at all (a JSON
+        error sent as ``text/event-stream``, say) from an empty or keep-alive-only one. A line
+        counts once it is complete; an unterminated final line counts when :meth:`flush` runs.
         """
         return self._data_seen
 
