@@ -24,6 +24,7 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 
+from ._codegen import make_fast_structure
 from ._exceptions import ResponseValidationError
 from ._types import NO_EXTRA
 
@@ -41,6 +42,14 @@ def _has_extra(cls: type) -> bool:
 
 def _structure_factory(converter: cattrs.Converter, detailed: bool) -> Callable[[type], Any]:
     def factory(cls: type) -> Callable[[Any, type], Any]:
+        if not detailed:
+            fast = make_fast_structure(cls, converter.get_structure_hook, _LOCAL_FIELDS)
+
+            def hook(data: Any, _: type) -> Any:
+                return fast(data)
+
+            hook.fast = fast  # type: ignore[attr-defined]  # nested generated hooks call it
+            return hook
         local: dict[str, Any] = {
             f.name: override(omit=True) for f in attrs.fields(cls) if f.name in _LOCAL_FIELDS
         }
