@@ -101,8 +101,8 @@ class RetryPolicy:
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive header lookup that works for plain dicts as well as multidicts."""
     value = headers.get(name)
-    if value is not None:
-        return value
+    if value is not None or not isinstance(headers, dict):
+        return value  # response headers are case-insensitive multidicts: one lookup is enough
     lowered = name.lower()
     return next((v for k, v in headers.items() if k.lower() == lowered), None)
 

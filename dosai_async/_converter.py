@@ -26,7 +26,7 @@ from cattrs.preconf.orjson import make_converter
 
 from ._codegen import make_fast_structure
 from ._exceptions import ResponseValidationError
-from ._types import NO_EXTRA
+from ._types import NO_EXTRA, ResponseMeta
 
 T = TypeVar("T")
 
@@ -178,9 +178,14 @@ def structurer(cls: type[T]) -> Callable[[Any], T]:
     return structure
 
 
-def structure(data: Any, cls: type[T]) -> T:
-    """Structure parsed JSON into ``cls`` (see ``structurer``)."""
-    return structurer(cls)(data)
+def structure(data: Any, cls: type[T], response: ResponseMeta | None = None) -> T:
+    """Structure parsed JSON into ``cls`` (see ``structurer``), attaching ``response``."""
+    obj = structurer(cls)(data)
+    if response is not None and "response" in attrs.fields_dict(cls):  # type: ignore[arg-type]
+        # Part of construction: the object has not escaped yet. evolve() would re-run
+        # __init__ for every field just to set this one.
+        object.__setattr__(obj, "response", response)
+    return obj
 
 
 def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseValidationError:

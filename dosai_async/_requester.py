@@ -159,9 +159,4 @@ def _parse(raw: bytes, cls: type[T], meta: ResponseMeta) -> T:
             body=data,
             status_code=meta.status_code,
         )
-    parsed = _converter.structure(data, cls)
-    return attrs.evolve(parsed, response=meta) if _has_response_field(cls) else parsed  # type: ignore[misc]
-
-
-def _has_response_field(cls: type) -> bool:
-    return attrs.has(cls) and "response" in attrs.fields_dict(cls)
+    return _converter.structure(data, cls, response=meta)

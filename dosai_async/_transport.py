@@ -106,11 +106,14 @@ class _BodyIterator:
     async def __anext__(self) -> bytes:
         try:
             chunk = await self._content.readany()
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise translate(exc, response_started=True) from exc
         if not chunk:
             raise StopAsyncIteration
         return chunk
+
+
+_TRANSPORT_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
 
 @contextlib.contextmanager
@@ -118,7 +121,7 @@ def map_errors(*, response_started: bool = False, deadline: str = "total") -> It
     """Translate aiohttp's exceptions and bare ``TimeoutError`` into this package's tree."""
     try:
         yield
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except _TRANSPORT_ERRORS as exc:
         raise translate(exc, response_started=response_started, deadline=deadline) from exc
 
 
@@ -156,23 +159,34 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def fetch(self, request: HTTPRequest, limits: AttemptTimeout) -> HTTPResponse:
-        """Send a request and read the whole response within ``limits``."""
-        with map_errors(deadline="total"):
-            async with asyncio.timeout(limits.total):
-                response = await self._send(request, limits)
-                body = await _read_body(response)
+        """Send a request and read the whole response within ``limits``.
+
+        The hot path of every non-streaming call: aiohttp's own ``total`` timer covers
+        sending and reading (no second timer of ours), and errors are translated inline.
+        """
+        try:
+            response = await self._send(request, limits, total=limits.total)
+        except _TRANSPORT_ERRORS as exc:
+            raise translate(exc, response_started=False) from exc
+        body = await _read_body(response)
         return HTTPResponse(response.status, response.headers, body)
 
     async def open(
         self, request: HTTPRequest, limits: AttemptTimeout, *, deadline: str = "total"
     ) -> StreamingResponse:
-        """Send a request and return once the headers arrived; ``deadline`` names the limit."""
+        """Send a request and return once the headers arrived; ``deadline`` names the limit.
+
+        Only the wait for headers is bounded here: the body of a stream is read under the
+        stream's own deadlines (first token, idle, total) in ``_streaming``.
+        """
         with map_errors(deadline=deadline):
             async with asyncio.timeout(limits.total):
                 response = await self._send(request, limits)
         return StreamingResponse(response.status, response.headers, response=response)
 
-    async def _send(self, request: HTTPRequest, limits: AttemptTimeout) -> aiohttp.ClientResponse:
+    async def _send(
+        self, request: HTTPRequest, limits: AttemptTimeout, total: float | None = None
+    ) -> aiohttp.ClientResponse:
         session = self._session_for_running_loop()
         return await session.request(
             request.method,
@@ -180,7 +194,7 @@ class Transport:
             headers=request.headers,
             data=request.body,
             timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=limits.connect, sock_read=limits.read
+                total=total, sock_connect=limits.connect, sock_read=limits.read
             ),
             # An API never redirects; following one could carry the key to another host.
             allow_redirects=False,
@@ -255,10 +269,11 @@ def _close_dead_transport(transport: object) -> None:
 
 async def _read_body(response: aiohttp.ClientResponse) -> bytes:
     try:
-        with map_errors(response_started=True):
-            body = await response.read()
-    except BaseException:
+        body = await response.read()
+    except BaseException as exc:
         response.close()  # cancelled or cut mid-body: the connection cannot be reused
+        if isinstance(exc, _TRANSPORT_ERRORS):
+            raise translate(exc, response_started=True) from exc
         raise
     response.release()
     return body
