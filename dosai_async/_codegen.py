@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import linecache
 import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Union, get_args, get_origin
 
@@ -54,19 +55,27 @@ class _Builder:
         self.lines: list[str] = []
         self.globs: dict[str, Any] = {"__cls": cls, "__MISSING": _MISSING}
 
-    def field(self, field: attrs.Attribute[Any]) -> str:
+    def field(self, field: attrs.Attribute[Any], tp: Any) -> str:
         """Emit the lines that read and check one field; return its variable name."""
         key, name = field.name, f"v_{field.name}"
-        convert = self._convert(key, name, *_split_optional(field.type))
-        if field.default is attrs.NOTHING:
+        convert = self._convert(key, name, *_split_optional(tp))
+        default = field.default
+        if default is attrs.NOTHING:
             self._emit([f"{name} = o[{key!r}]", *convert])
-        elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
-            self.globs[f"f_{key}"] = field.default.factory  # type: ignore[union-attr]
-            head = [f"{name} = get({key!r}, __MISSING)", f"if {name} is __MISSING:"]
-            self._emit([*head, f"    {name} = f_{key}()", "else:", *_indent(convert)])
+            return name
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            self.globs[f"d_{key}"] = default.factory  # type: ignore[union-attr]
+            fallback = f"d_{key}()"
         else:
-            self.globs[f"d_{key}"] = field.default
-            self._emit([f"{name} = get({key!r}, d_{key})", *convert])
+            self.globs[f"d_{key}"] = default
+            fallback = f"d_{key}"
+            if default is None or default.__class__ in _PRIMITIVE_CLASSES:
+                # Passes its own field's check unchanged: one dict lookup, no branch.
+                self._emit([f"{name} = get({key!r}, d_{key})", *convert])
+                return name
+        # Other defaults are used as is: never through the hooks meant for JSON values.
+        head = [f"{name} = get({key!r}, __MISSING)", f"if {name} is __MISSING:"]
+        self._emit([*head, f"    {name} = {fallback}", "else:", *_indent(convert)])
         return name
 
     def _emit(self, lines: list[str]) -> None:
@@ -108,19 +117,23 @@ def make_fast_structure(cls: type, hook_for: HookFor, local: frozenset[str]) -> 
     ``hook_for(type)`` gives the converter's hook for nested and unusual field types.
     Unknown keys are collected into ``extra`` only when there are any.
     """
-    attrs.resolve_types(cls)  # the models use postponed annotations: make them real types
+    # Postponed annotations are resolved without touching the class (it may be a user's).
+    hints = typing.get_type_hints(cls)
     builder = _Builder(cls, hook_for)
     builder.lines.append("    if o.__class__ is not dict:")
     builder.lines.append("        raise TypeError('expected a JSON object')")
     builder.lines.append("    get = o.get")
-    positional: list[tuple[str, str]] = []
-    keyword: list[tuple[str, str]] = []
+    args: list[str] = []
+    in_order = True  # positional arguments (the cheaper call) while they line up with __init__
     for field in attrs.fields(cls):
-        if field.name in local:
+        if not field.init:
             continue
-        name = builder.field(field)
-        (keyword if field.kw_only else positional).append((field.name, name))
-    args = [n for _, n in positional] + [f"{k}={n}" for k, n in keyword]
+        if field.name in local:
+            in_order = False
+            continue
+        name = builder.field(field, hints.get(field.name, field.type))
+        in_order = in_order and not field.kw_only
+        args.append(name if in_order else f"{field.alias or field.name}={name}")
     builder.lines.append(f"    obj = __cls({', '.join(args)})")
     _collect_extra(builder, cls, local)
     builder.lines.append("    return obj")

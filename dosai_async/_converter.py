@@ -32,31 +32,40 @@ T = TypeVar("T")
 
 JSONDecodeError = orjson.JSONDecodeError
 
-# Fields that are ours, not the wire's: never read from a payload, never written to one.
-_LOCAL_FIELDS = frozenset({"extra", "response"})
+# Fields of this package's models that are ours, not the wire's: never read from a
+# payload, never written to one. Users' classes (structured outputs, tool arguments) may
+# use these names for real fields, so the rule applies to our own classes only.
+_LOCAL_FIELDS = frozenset({"extra", "response", "parsed"})
+
+
+def _local_fields(cls: type) -> frozenset[str]:
+    return _LOCAL_FIELDS if cls.__module__.startswith("dosai_async.") else frozenset()
 
 
 def _has_extra(cls: type) -> bool:
-    return attrs.has(cls) and "extra" in attrs.fields_dict(cls)
+    return "extra" in _local_fields(cls) and "extra" in attrs.fields_dict(cls)
 
 
 def _structure_factory(converter: cattrs.Converter, detailed: bool) -> Callable[[type], Any]:
     def factory(cls: type) -> Callable[[Any, type], Any]:
         if not detailed:
-            fast = make_fast_structure(cls, converter.get_structure_hook, _LOCAL_FIELDS)
+            fast = make_fast_structure(cls, converter.get_structure_hook, _local_fields(cls))
 
             def hook(data: Any, _: type) -> Any:
                 return fast(data)
 
             hook.fast = fast  # type: ignore[attr-defined]  # nested generated hooks call it
             return hook
+        skip = _local_fields(cls)
         local: dict[str, Any] = {
-            f.name: override(omit=True) for f in attrs.fields(cls) if f.name in _LOCAL_FIELDS
+            f.name: override(omit=True) for f in attrs.fields(cls) if f.name in skip
         }
         base: Callable[[Any, type], Any] = make_dict_structure_fn(
             cls, converter, _cattrs_detailed_validation=detailed, **local
         )
-        known = frozenset(f.name for f in attrs.fields(cls) if f.name not in _LOCAL_FIELDS)
+        if not _has_extra(cls):
+            return base
+        known = frozenset(f.name for f in attrs.fields(cls) if f.name not in skip)
         return _with_extra(base, known)
 
     return factory
@@ -77,7 +86,11 @@ def _with_extra(base: Callable[[Any, type], T], known: frozenset[str]) -> Callab
 
 def _unstructure_factory(converter: cattrs.Converter) -> Callable[[type], Any]:
     def factory(cls: type) -> Callable[[Any], dict[str, Any]]:
-        overrides: dict[str, Any] = {f.name: _field_override(f) for f in attrs.fields(cls)}
+        skip = _local_fields(cls)
+        overrides: dict[str, Any] = {
+            f.name: override(omit=True) if f.name in skip else _field_override(f)
+            for f in attrs.fields(cls)
+        }
         base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
             cls, converter, **overrides
         )
@@ -96,8 +109,6 @@ def _unstructure_factory(converter: cattrs.Converter) -> Callable[[type], Any]:
 
 
 def _field_override(field: attrs.Attribute[Any]) -> Any:
-    if field.name in _LOCAL_FIELDS:
-        return override(omit=True)
     # Optional wire fields are omitted while unset; fields with real defaults (``role``,
     # ``type``) are always written because the server needs them.
     return override(omit_if_default=field.default is None)

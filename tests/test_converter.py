@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,3 +121,30 @@ def test_fast_and_detailed_agree_on_arbitrary_chunks(payload: dict[str, Any]) ->
             _detailed(payload, d.ChatCompletionChunk)
         return
     assert fast == _detailed(payload, d.ChatCompletionChunk)
+
+
+@attrs.frozen
+class _Inner:
+    level: int = 1
+
+
+@attrs.frozen
+class _UserClass:
+    response: str
+    extra: int = 0
+    inner: _Inner = _Inner()
+    computed: str = attrs.field(init=False, default="fixed")
+
+
+def test_user_classes_keep_reserved_names_and_defaults() -> None:
+    """A user's fields named response/extra are read; attrs defaults and init=False hold."""
+    value = _converter.structure({"response": "yes", "extra": 2}, _UserClass)
+    assert value == _UserClass("yes", 2)
+    assert value.inner == _Inner()
+    assert value.computed == "fixed"
+    assert _converter.unstructure(value)["response"] == "yes"
+
+
+def test_user_class_is_not_mutated() -> None:
+    """Structuring leaves a user's class annotations as they were written."""
+    assert attrs.fields(_UserClass).response.type in (str, "str")
