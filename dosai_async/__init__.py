@@ -24,8 +24,26 @@ from ._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from ._resources import CompletionParams, RequestOptions
+from ._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
+from ._schema import FunctionSpec, SchemaError, function_spec, json_schema, response_format_for
 from ._streaming import AsyncStream, AsyncStreamManager, StreamStats
+from ._structured import (
+    ParsedChatCompletion,
+    ParsedChatCompletionMessage,
+    ParsedChoice,
+    ParsedStream,
+    ParsedStreamManager,
+    StructuredOutputError,
+)
+from ._tools import (
+    FunctionToolSpec,
+    ToolArgumentsError,
+    ToolCallError,
+    ToolErrorMode,
+    ToolRoundLimitError,
+    ToolRunResult,
+    tool,
+)
 from ._types import (
     AssistantMessage,
     ChatCompletion,
@@ -88,7 +106,9 @@ __all__ = [
     "ContextLengthExceededError",
     "DosAIError",
     "FunctionDefinition",
+    "FunctionSpec",
     "FunctionTool",
+    "FunctionToolSpec",
     "ImageURL",
     "ImageURLContentPart",
     "InsufficientCreditsError",
@@ -97,6 +117,12 @@ __all__ = [
     "Model",
     "ModelList",
     "NotFoundError",
+    "ParseParams",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "ParsedStream",
+    "ParsedStreamManager",
     "PermissionDeniedError",
     "PromptTokensDetails",
     "RateLimitError",
@@ -104,15 +130,27 @@ __all__ = [
     "ResponseMeta",
     "ResponseValidationError",
     "RetryPolicy",
+    "SchemaError",
     "ServiceUnavailableError",
     "StreamStats",
+    "StructuredOutputError",
     "SystemMessage",
     "TextContentPart",
     "Timeout",
+    "ToolArgumentsError",
+    "ToolCallError",
     "ToolCallFunction",
+    "ToolErrorMode",
     "ToolMessage",
+    "ToolRoundLimitError",
+    "ToolRunParams",
+    "ToolRunResult",
     "TopLogprob",
     "UnprocessableEntityError",
     "UserMessage",
     "__version__",
+    "function_spec",
+    "json_schema",
+    "response_format_for",
+    "tool",
 ]

@@ -203,10 +203,11 @@ def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseVali
     try:
         _detailed.structure(data, cls)
     except Exception as exc:
-        details = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
+        errors = tuple(cattrs.transform_error(exc, path=cls.__name__))
     else:  # pragma: no cover - the two converters share one configuration
-        details = f"{cls.__name__}: {fast_exc!r}"
-    return ResponseValidationError(f"response does not fit {cls.__name__}: {details}", body=data)
+        errors = (f"{fast_exc!r} @ {cls.__name__}",)
+    message = f"response does not fit {cls.__name__}: {'; '.join(errors)}"
+    return ResponseValidationError(message, body=data, errors=errors)
 
 
 def unstructure(obj: Any) -> Any:

@@ -192,12 +192,24 @@ class APIStreamError(APIStatusError):
 
 
 class ResponseValidationError(DosAIError):
-    """A 2xx body that does not fit the expected model; the message names the field path."""
+    """A 2xx body that does not fit the expected model; the message names the field path.
 
-    def __init__(self, message: str, *, body: object = None, status_code: int | None = None):
+    ``errors`` lists each finding as ``"<what> @ <path>"`` (e.g.
+    ``"invalid value for type, expected str @ ChatCompletion.choices[0].message.content"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: object = None,
+        status_code: int | None = None,
+        errors: tuple[str, ...] = (),
+    ):
         super().__init__(message)
         self.body = body
         self.status_code = status_code
+        self.errors = errors
 
 
 # The one status table. Lookup falls back to InternalServerError for other 5xx and to

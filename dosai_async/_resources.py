@@ -1,28 +1,40 @@
 """API namespaces: ``client.chat.completions`` and ``client.models``.
 
-Every request parameter is declared once, in ``CompletionParams`` (a ``TypedDict`` used with
+Every request parameter is declared once, in ``_params`` (``TypedDict`` classes used with
 ``Unpack``), and shared by ``create``, ``stream`` and the helpers built on them: one
-signature instead of a forty-parameter one repeated per method. Parameters the caller leaves
+declaration instead of a forty-parameter signature repeated per method. Parameters the caller leaves
 out are not sent; ``None`` also means "not sent".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack, overload
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
 from urllib.parse import quote
 
 import attrs
 
-from ._config import RetryPolicy, Timeout
+from ._config import Timeout
+from ._params import (
+    OPTION_KEYS,
+    PARAM_KEYS,
+    CompletionParams,
+    ParseParams,
+    RequestOptions,
+    ToolRunParams,
+)
 from ._requester import CallOptions, StreamFactory
 from ._retry import Deadline
 from ._streaming import AsyncStream, AsyncStreamManager
+from ._structured import ParsedChatCompletion, ParsedStreamManager, ParsedT
+from ._structured import parse as _parse
+from ._structured import stream_parse as _stream_parse
+from ._tools import ToolErrorMode, ToolRunResult
+from ._tools import run_tools as _run_tools
 from ._transport import StreamingResponse
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
-    FunctionTool,
     MessageParam,
     Model,
     ModelList,
@@ -33,47 +45,6 @@ if TYPE_CHECKING:
     from ._client import AsyncDosAI
 
 DEFAULT_MODEL = "dos-ai"
-
-
-class RequestOptions(TypedDict, total=False):
-    """Per-call transport options (not sent in the body)."""
-
-    timeout: float | Timeout
-    max_retries: int
-    retry: RetryPolicy
-    extra_headers: Mapping[str, str]
-    extra_body: Mapping[str, Any]
-
-
-class CompletionParams(RequestOptions, total=False):
-    """Every chat-completion parameter of the DOS docs and the vLLM server behind them."""
-
-    temperature: float
-    max_tokens: int
-    max_completion_tokens: int
-    top_p: float
-    frequency_penalty: float
-    presence_penalty: float
-    stop: str | Sequence[str]
-    n: int
-    seed: int
-    response_format: Mapping[str, Any]
-    tools: Sequence[FunctionTool | Mapping[str, Any]]
-    tool_choice: str | Mapping[str, Any]
-    parallel_tool_calls: bool
-    logprobs: bool
-    top_logprobs: int
-    user: str
-    stream_options: Mapping[str, Any]
-    # vLLM sampling extras that DOS passes through.
-    top_k: int
-    min_p: float
-    repetition_penalty: float
-    chat_template_kwargs: Mapping[str, Any]
-
-
-_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
-_PARAM_KEYS = frozenset(CompletionParams.__annotations__)
 
 
 class Completions:
@@ -154,6 +125,114 @@ class Completions:
 
         return AsyncStreamManager(open_stream)
 
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: type[ParsedT],
+        model: str = ...,
+        **params: Unpack[ParseParams],
+    ) -> ParsedChatCompletion[ParsedT]: ...
+
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: Mapping[str, Any],
+        model: str = ...,
+        **params: Unpack[ParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+
+    async def parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: type[ParsedT] | Mapping[str, Any],
+        model: str = DEFAULT_MODEL,
+        **params: Unpack[ParseParams],
+    ) -> ParsedChatCompletion[ParsedT] | ParsedChatCompletion[Any]:
+        """Ask for JSON that fits ``response_format``; ``choices[i].message.parsed`` holds it.
+
+        An attrs class is sent as a strict ``json_schema`` response format and ``parsed`` is an
+        instance of it; a mapping (``{"type": "json_object"}`` or your own ``json_schema``
+        format) is sent as is and ``parsed`` is the decoded JSON. ``parsed`` is ``None`` when
+        the model refused (``message.refusal`` says why) or called tools. Content that is not
+        JSON, or does not fit, raises ``StructuredOutputError``.
+        """
+        return await _parse(
+            self, messages=messages, model=model, response_format=response_format, **params
+        )
+
+    @overload
+    def stream_parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: type[ParsedT],
+        model: str = ...,
+        **params: Unpack[ParseParams],
+    ) -> ParsedStreamManager[ParsedT]: ...
+
+    @overload
+    def stream_parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: Mapping[str, Any],
+        model: str = ...,
+        **params: Unpack[ParseParams],
+    ) -> ParsedStreamManager[Any]: ...
+
+    def stream_parse(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        response_format: type[ParsedT] | Mapping[str, Any],
+        model: str = DEFAULT_MODEL,
+        **params: Unpack[ParseParams],
+    ) -> ParsedStreamManager[ParsedT] | ParsedStreamManager[Any]:
+        """``parse()`` streamed: ``async with completions.stream_parse(...) as stream``.
+
+        Iterate ``stream`` (chunks) or ``stream.text()`` (the JSON text as it arrives), then
+        ``await stream.final()`` for the ``ParsedChatCompletion`` or
+        ``await stream.final_parsed()`` for the first choice's parsed object.
+        """
+        return _stream_parse(
+            self, messages=messages, model=model, response_format=response_format, **params
+        )
+
+    async def run_tools(
+        self,
+        *,
+        messages: Iterable[MessageParam],
+        tools: Iterable[Callable[..., Any]],
+        model: str = DEFAULT_MODEL,
+        max_rounds: int = 8,
+        on_tool_error: ToolErrorMode = "report",
+        **params: Unpack[ToolRunParams],
+    ) -> ToolRunResult:
+        """Let the model call Python functions until it answers; returns a ``ToolRunResult``.
+
+        ``tools`` are plain functions (sync or async; schemas from their signatures and
+        docstrings) or ``tool(f, ...)`` specs. Each round asks the model, runs the calls it
+        makes (concurrently), and sends back ``tool`` messages. Failed calls are reported to
+        the model unless ``on_tool_error="raise"``. If it still asks for tools in reply to
+        request number ``max_rounds``, ``ToolRoundLimitError`` is raised. ``tool_choice``
+        ("required" or a named function) forces the first round only; ``parallel_tool_calls``
+        and the other parameters pass through.
+        """
+        return await _run_tools(
+            self,
+            messages=messages,
+            tools=tools,
+            model=model,
+            max_rounds=max_rounds,
+            on_tool_error=on_tool_error,
+            **params,
+        )
+
     def _prepare(
         self,
         model: str,
@@ -164,7 +243,7 @@ class Completions:
         _check_params(params)
         body: dict[str, Any] = {"model": model, "messages": _check_messages(messages)}
         for key, value in params.items():
-            if value is not None and key not in _OPTION_KEYS:
+            if value is not None and key not in OPTION_KEYS:
                 body[key] = value
         if stream:
             body["stream"] = True
@@ -175,8 +254,8 @@ class Completions:
 
 
 def _check_params(params: Mapping[str, Any]) -> None:
-    if not _PARAM_KEYS.issuperset(params):
-        unknown = ", ".join(sorted(set(params) - _PARAM_KEYS))
+    if not PARAM_KEYS.issuperset(params):
+        unknown = ", ".join(sorted(set(params) - PARAM_KEYS))
         raise TypeError(
             f"unexpected keyword argument(s): {unknown}; pass server-specific fields "
             "with extra_body={...}"

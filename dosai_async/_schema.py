@@ -18,16 +18,17 @@ from __future__ import annotations
 import collections.abc as abc
 import copy
 import inspect
-import itertools
 import json
-import re
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import Annotated, Any, Final, Literal, Union
 
 import attrs
+
+from ._docstrings import Docstring, parse_docstring
+from ._exceptions import DosAIError
 
 __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "response_format_for"]
 
@@ -45,7 +46,7 @@ _NOT_JSON: Final = object()
 _FACTORY: Final = typing.cast(type, attrs.Factory)
 
 
-class SchemaError(TypeError):
+class SchemaError(DosAIError, TypeError):
     """A type that has no JSON Schema (or none that strict mode accepts).
 
     The message starts with the path to the offending spot: the class or function name, then
@@ -122,7 +123,7 @@ def function_spec(
     `*args`, `**kwargs`, positional-only and unannotated parameters raise `SchemaError`.
     """
     fn_name = getattr(fn, "__name__", repr(fn))
-    doc = _parse_docstring(inspect.getdoc(fn))
+    doc = parse_docstring(inspect.getdoc(fn))
     hints = _type_hints(inspect.unwrap(fn), fn_name)
     params = inspect.signature(fn).parameters.values()
     slots = [_param_slot(param, hints, doc, f"{fn_name}.{param.name}") for param in params]
@@ -142,7 +143,7 @@ class _Slot:
 
 
 def _param_slot(
-    param: inspect.Parameter, hints: Mapping[str, Any], doc: _Docstring, path: str
+    param: inspect.Parameter, hints: Mapping[str, Any], doc: Docstring, path: str
 ) -> _Slot:
     """The slot of a parameter the model can pass by name, or a SchemaError."""
     if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -158,14 +159,14 @@ def _param_slot(
 
 def _field_slots(cls: type, path: str) -> list[_Slot]:
     """The slots of an attrs class's `__init__` fields."""
-    doc = _parse_docstring(cls.__doc__)
+    doc = parse_docstring(cls.__doc__)
     hints = _type_hints(cls, path)
     # Fields outside __init__ cannot be set from JSON, so they are not part of the schema.
     fields = (field for field in attrs.fields(cls) if field.init)
     return [_field_slot(field, hints.get(field.name, field.type), doc) for field in fields]
 
 
-def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: _Docstring) -> _Slot:
+def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: Docstring) -> _Slot:
     """A field's slot, described by its metadata, else `Annotated`, else the class docstring."""
     tp, annotated_doc = _peel_annotated(tp)
     description = field.metadata.get("description") or annotated_doc or doc.params.get(field.name)
@@ -324,7 +325,7 @@ def _is_attrs_class(tp: Any) -> bool:
 
 
 def _class_doc(cls: type) -> str | None:
-    return _parse_docstring(cls.__doc__).prose or None
+    return parse_docstring(cls.__doc__).prose or None
 
 
 def _type_hints(obj: Any, path: str) -> dict[str, Any]:
@@ -423,95 +424,3 @@ def _description_in(metadata: Iterable[Any]) -> str | None:
         if isinstance(text, str):
             return text
     return None
-
-
-# Docstrings: enough of Google, reST and NumPy style to find the prose and the parameters.
-
-_PARAM_SECTIONS: Final = frozenset(
-    {"args", "arguments", "parameters", "params", "attributes", "keyword args",
-     "keyword arguments", "other parameters"}
-)  # fmt: skip
-_SECTIONS: Final = _PARAM_SECTIONS | {
-    "returns", "return", "yields", "yield", "raises", "examples", "example", "notes", "note",
-    "see also", "warnings", "warning", "todo", "references", "methods",
-}  # fmt: skip
-_GOOGLE_ENTRY: Final = re.compile(r"\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)")
-_NUMPY_ENTRY: Final = re.compile(r"\*{0,2}(\w+)\s*(?::.*)?")
-_REST_FIELD: Final = re.compile(
-    r":(?:param|parameter|arg|argument|key|keyword|ivar|var)\s+(?:[^:]*\s)?\*{0,2}(\w+)\s*:\s*(.*)"
-)
-
-
-@attrs.frozen
-class _Docstring:
-    prose: str
-    params: Mapping[str, str]
-
-
-def _parse_docstring(doc: str | None) -> _Docstring:
-    """Split a docstring into its prose and the descriptions of its parameters."""
-    lines = inspect.cleandoc(doc or "").splitlines()
-    starts = [i for i in range(len(lines)) if _section_style(lines, i)]
-    params: dict[str, str] = {}
-    for start, end in itertools.pairwise([*starts, len(lines)]):
-        params |= _section_params(_section_style(lines, start), lines[start:end])
-    prose = "\n".join(lines[: starts[0] if starts else len(lines)]).strip()
-    return _Docstring(prose, params)
-
-
-def _section_style(lines: list[str], i: int) -> str:
-    """Which kind of section starts at line `i`: "google", "numpy", "rest" or ""."""
-    line = lines[i]
-    title = line.strip().lower()
-    if line and not line[0].isspace() and title.endswith(":") and title[:-1] in _SECTIONS:
-        return "google"
-    underlined = i + 1 < len(lines) and re.fullmatch(r"\s*-{3,}\s*", lines[i + 1]) is not None
-    if underlined and title in _SECTIONS:
-        return "numpy"
-    # reST fields are one block, so only the first of a run starts a section.
-    if line.startswith(":") and (i == 0 or not lines[i - 1].startswith((":", " "))):
-        return "rest"
-    return ""
-
-
-def _section_params(style: str, lines: list[str]) -> dict[str, str]:
-    """The `{name: description}` entries of one section, if it lists parameters."""
-    if style == "rest":
-        return _rest_params(lines)
-    if lines[0].strip().lower().rstrip(":") not in _PARAM_SECTIONS:
-        return {}
-    return _google_params(lines[1:]) if style == "google" else _numpy_params(lines[2:])
-
-
-def _google_params(lines: list[str]) -> dict[str, str]:
-    """`name (type): text` heads, the text going on in the indented lines below."""
-    entries = ((_GOOGLE_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
-    return {m[1]: " ".join([m[2], *rest]).strip() for m, rest in entries if m}
-
-
-def _numpy_params(lines: list[str]) -> dict[str, str]:
-    """`name : type` heads, the text in the indented lines below."""
-    entries = ((_NUMPY_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
-    return {m[1]: " ".join(rest) for m, rest in entries if m}
-
-
-def _rest_params(lines: list[str]) -> dict[str, str]:
-    """`:param [type] name: text` fields, which may go on in indented lines."""
-    fields = (_REST_FIELD.fullmatch(" ".join([head, *rest])) for head, rest in _entries(lines))
-    return {m[1]: m[2] for m in fields if m}
-
-
-def _entries(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
-    """Group lines into (head, continuation lines): heads sit at the least indentation."""
-    base = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
-    head: str | None = None
-    rest: list[str] = []
-    for line in lines:
-        if line.strip() and len(line) - len(line.lstrip()) == base:
-            if head is not None:
-                yield head, rest
-            head, rest = line.strip(), []
-        elif line.strip() and head is not None:
-            rest.append(line.strip())
-    if head is not None:
-        yield head, rest

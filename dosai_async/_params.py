@@ -1,0 +1,74 @@
+"""The keyword parameters of every chat-completion method, each key declared once.
+
+``create()`` and ``stream()`` take ``CompletionParams``; ``parse()`` names
+``response_format`` and ``run_tools()`` names ``tools`` themselves, and a named parameter
+may not overlap an ``Unpack``ed key, so those two take ``ParseParams`` / ``ToolRunParams``:
+the shared base plus the one key the other method names. A ``TypedDict`` can add keys to
+its base but never drop one, hence the base is the intersection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+from ._config import RetryPolicy, Timeout
+from ._types import FunctionTool
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-call transport options (not sent in the body)."""
+
+    timeout: float | Timeout
+    max_retries: int
+    retry: RetryPolicy
+    extra_headers: Mapping[str, str]
+    extra_body: Mapping[str, Any]
+
+
+class _SharedParams(RequestOptions, total=False):
+    """Every body parameter except ``response_format`` and ``tools``."""
+
+    temperature: float
+    max_tokens: int
+    max_completion_tokens: int
+    top_p: float
+    frequency_penalty: float
+    presence_penalty: float
+    stop: str | Sequence[str]
+    n: int
+    seed: int
+    tool_choice: str | Mapping[str, Any]
+    parallel_tool_calls: bool
+    logprobs: bool
+    top_logprobs: int
+    user: str
+    stream_options: Mapping[str, Any]
+    # vLLM sampling extras that DOS passes through.
+    top_k: int
+    min_p: float
+    repetition_penalty: float
+    chat_template_kwargs: Mapping[str, Any]
+
+
+class CompletionParams(_SharedParams, total=False):
+    """Every chat-completion parameter of the DOS docs and the vLLM server behind them."""
+
+    response_format: Mapping[str, Any]
+    tools: Sequence[FunctionTool | Mapping[str, Any]]
+
+
+class ParseParams(_SharedParams, total=False):
+    """Parameters of ``parse()`` and ``stream_parse()``: ``response_format`` is named."""
+
+    tools: Sequence[FunctionTool | Mapping[str, Any]]
+
+
+class ToolRunParams(_SharedParams, total=False):
+    """Parameters of ``run_tools()``: ``tools`` is named (and holds Python functions)."""
+
+    response_format: Mapping[str, Any]
+
+
+OPTION_KEYS = frozenset(RequestOptions.__annotations__)
+PARAM_KEYS = frozenset(CompletionParams.__annotations__) | frozenset(_SharedParams.__annotations__)

@@ -1,0 +1,343 @@
+"""Structured outputs: ask for JSON that fits an attrs class, get an instance of it back.
+
+Plan: ``parse()`` is ``create()`` plus two pure steps around it, so it reuses the whole
+request pipeline (retries, deadlines, error mapping) unchanged:
+
+1. ``output_parser(response_format)`` decides what to send (an attrs class becomes a strict
+   ``json_schema`` response format; a ``{"type": "json_object"}`` or ``json_schema`` mapping
+   is sent as given) and how to read the answer back;
+2. ``OutputParser.parse_completion`` copies the ``ChatCompletion`` into a
+   ``ParsedChatCompletion`` whose messages carry ``parsed``: an instance of the class, or the
+   decoded JSON in JSON mode.
+
+Decisions:
+
+- The parsed types subclass the plain ones (as in the OpenAI SDK), so a
+  ``ParsedChatCompletion`` goes wherever a ``ChatCompletion`` does.
+- A refusal is not an error: ``message.refusal`` holds the model's text and ``parsed`` is
+  ``None``. Check ``message.refusal`` (or ``parsed is None``) before using ``parsed``. A
+  message that called tools instead of answering also has ``parsed=None``.
+- Content that is not JSON, or does not fit the class, raises ``StructuredOutputError`` with
+  the raw ``content`` and the field paths; when ``finish_reason`` is ``length`` the message
+  says the output was cut off by ``max_tokens``.
+- Strict schemas make defaulted fields nullable, so the model sends ``null`` to mean "the
+  default". ``normalize`` drops those nulls (when the field's type does not itself accept
+  ``None``) and keys the class does not have, before the package converter structures.
+- Streaming: ``stream_parse()`` opens an ordinary stream; ``final()`` parses the accumulated
+  completion once the stream ends (partial objects are not parsed while it runs).
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+
+import attrs
+
+from . import _converter
+from ._exceptions import ResponseValidationError
+from ._normalize import normalize
+from ._params import ParseParams
+from ._schema import response_format_for
+from ._types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    Choice,
+    MessageParam,
+)
+
+if TYPE_CHECKING:
+    from ._resources import Completions
+    from ._streaming import AsyncStream, StreamStats
+
+__all__ = [
+    "OutputParser",
+    "ParseParams",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "ParsedStream",
+    "ParsedStreamManager",
+    "ParsedT",
+    "StructuredOutputError",
+    "output_parser",
+    "parse",
+    "stream_parse",
+]
+
+T = TypeVar("T")
+#: The parsed type of ``parse(response_format=SomeClass)``, for signatures elsewhere.
+ParsedT = TypeVar("ParsedT")
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
+    """The assistant's message with ``parsed``: the content as ``T``, or ``None``.
+
+    ``parsed`` is ``None`` when the model refused (``refusal`` says why) or called tools.
+    """
+
+    parsed: T | None = attrs.field(default=None, kw_only=True)
+
+
+@attrs.frozen
+class ParsedChoice(Choice, Generic[T]):
+    """A choice whose ``message`` carries the parsed content."""
+
+    message: ParsedChatCompletionMessage[T] = attrs.field(
+        factory=ParsedChatCompletionMessage, kw_only=True
+    )
+
+
+@attrs.frozen
+class ParsedChatCompletion(ChatCompletion, Generic[T]):
+    """A ``ChatCompletion`` whose choices carry ``message.parsed`` (see ``parse()``)."""
+
+    # Narrowing a list's item type is not a subtype for mypy; the instance is never mutated.
+    choices: list[ParsedChoice[T]] = attrs.field(factory=list)  # type: ignore[assignment]
+
+
+class StructuredOutputError(ResponseValidationError):
+    """The model's content is not JSON, or does not fit the requested class.
+
+    ``content`` is the raw text, ``finish_reason`` why generation stopped (``"length"``: cut
+    off by ``max_tokens``), ``errors`` the converter's findings (``"... @ Weather.temp"``),
+    ``path`` the first field path among them, and ``completion`` the whole response.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        content: str | None,
+        finish_reason: str | None = None,
+        errors: Sequence[str] = (),
+        completion: ChatCompletion | None = None,
+    ) -> None:
+        super().__init__(message, body=content)
+        self.content = content
+        self.finish_reason = finish_reason
+        self.errors = tuple(errors)
+        self.path = next((e.rpartition(" @ ")[2] for e in self.errors if " @ " in e), None)
+        self.completion = completion
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OutputParser(Generic[T]):
+    """How to ask for structured output (``request_format``) and how to read it back.
+
+    ``cls`` is the class to structure into, or ``None`` to keep the decoded JSON; ``name``
+    names the expected output in error messages.
+    """
+
+    request_format: Mapping[str, Any]
+    cls: type[T] | None
+    name: str
+
+    def parse_completion(self, completion: ChatCompletion) -> ParsedChatCompletion[T]:
+        """Copy ``completion`` into a ``ParsedChatCompletion``, parsing every choice."""
+        choices = [self._parse_choice(choice, completion) for choice in completion.choices]
+        return ParsedChatCompletion(**_fields(completion, choices=choices))
+
+    def parse_content(
+        self,
+        content: str | None,
+        finish_reason: str | None = None,
+        completion: ChatCompletion | None = None,
+    ) -> T:
+        """The content as ``T``; raises ``StructuredOutputError`` when it is not."""
+        fail = functools.partial(
+            StructuredOutputError,
+            content=content,
+            finish_reason=finish_reason,
+            completion=completion,
+        )
+        if not content or not content.strip():
+            raise fail(f"the model returned no content for {self.name}{_cut(finish_reason)}")
+        try:
+            data = _converter.loads(content)
+        except _converter.JSONDecodeError as exc:
+            reason = _cut(finish_reason) or f" ({exc})"
+            raise fail(f"the model's content is not valid JSON{reason}: {_excerpt(content)}")
+        return self._structure(data, fail)
+
+    def _structure(self, data: Any, fail: Callable[..., StructuredOutputError]) -> T:
+        cls = self.cls
+        if cls is None:
+            return typing.cast(T, data)
+        try:
+            return _converter.structure(normalize(data, cls), cls)
+        except ResponseValidationError as exc:
+            errors = list(exc.errors)
+            message = f"the model's JSON does not fit {self.name}: {'; '.join(errors)}"
+            raise fail(message, errors=errors) from None
+
+    def _parse_choice(self, choice: Choice, completion: ChatCompletion) -> ParsedChoice[T]:
+        message = choice.message
+        parsed = None
+        if not _declined(message):
+            parsed = self.parse_content(message.content, choice.finish_reason, completion)
+        new_message = ParsedChatCompletionMessage[T](**_fields(message, parsed=parsed))
+        return ParsedChoice(**_fields(choice, message=new_message))
+
+
+def output_parser(response_format: type[T] | Mapping[str, Any]) -> OutputParser[T]:
+    """The parser for an attrs class (strict JSON schema) or a JSON response-format mapping."""
+    if isinstance(response_format, Mapping):
+        return typing.cast(OutputParser[T], _mapping_parser(response_format))
+    if not (isinstance(response_format, type) and attrs.has(response_format)):
+        raise TypeError(
+            "response_format must be an attrs class or a mapping such as "
+            f'{{"type": "json_object"}}, not {response_format!r}'
+        )
+    return _class_parser(response_format)
+
+
+@functools.lru_cache(maxsize=256)
+def _class_parser(cls: type[T]) -> OutputParser[T]:
+    # Cached: the schema of a class never changes, and building it walks every field.
+    return OutputParser(response_format_for(cls, strict=True), cls, cls.__name__)
+
+
+def _mapping_parser(response_format: Mapping[str, Any]) -> OutputParser[Any]:
+    kind = response_format.get("type")
+    if kind not in ("json_object", "json_schema"):
+        raise ValueError(
+            'parse() needs JSON output: response_format type "json_object" or "json_schema", '
+            f"not {kind!r}"
+        )
+    spec = response_format.get("json_schema")
+    name = spec.get("name") if isinstance(spec, Mapping) else None
+    return OutputParser(response_format, None, name or "a JSON value")
+
+
+def _declined(message: ChatCompletionMessage) -> bool:
+    """A refusal, or tool calls instead of an answer: nothing to parse, and no error."""
+    return bool(message.refusal) or (bool(message.tool_calls) and not message.content)
+
+
+def _fields(obj: Any, **changes: Any) -> dict[str, Any]:
+    """Constructor arguments that copy ``obj`` (extras and response metadata included)."""
+    return attrs.asdict(obj, recurse=False) | changes
+
+
+def _cut(finish_reason: str | None) -> str:
+    if finish_reason == "length":
+        return " (the output was cut off by max_tokens; raise max_tokens and retry)"
+    return ""
+
+
+def _excerpt(content: str, limit: int = 200) -> str:
+    return repr(content if len(content) <= limit else content[:limit] + "...")
+
+
+# --- the client calls --------------------------------------------------------------------
+
+
+async def parse(
+    completions: Completions,
+    *,
+    messages: Iterable[MessageParam],
+    model: str,
+    response_format: type[T] | Mapping[str, Any],
+    **params: Unpack[ParseParams],
+) -> ParsedChatCompletion[T]:
+    """``completions.create()`` with the structured response format, then parse the answer."""
+    parser = output_parser(response_format)
+    completion = await completions.create(
+        messages=messages, model=model, response_format=parser.request_format, **params
+    )
+    return parser.parse_completion(completion)
+
+
+def stream_parse(
+    completions: Completions,
+    *,
+    messages: Iterable[MessageParam],
+    model: str,
+    response_format: type[T] | Mapping[str, Any],
+    **params: Unpack[ParseParams],
+) -> ParsedStreamManager[T]:
+    """A streamed ``parse()``: ``async with`` gives a ``ParsedStream``."""
+    parser = output_parser(response_format)  # fails before any request is made
+
+    async def open_stream() -> ParsedStream[T]:
+        stream: AsyncStream[ChatCompletionChunk] = await completions.create(
+            messages=messages,
+            model=model,
+            stream=True,
+            response_format=parser.request_format,
+            **params,
+        )
+        return ParsedStream(stream, parser)
+
+    return ParsedStreamManager(open_stream)
+
+
+class ParsedStream(Generic[T]):
+    """A chunk stream whose ``final()`` returns a ``ParsedChatCompletion[T]``.
+
+    Iterate it for ``ChatCompletionChunk`` objects, or ``text()`` for the JSON text as it
+    arrives; ``final_parsed()`` is the parsed object of the first choice.
+    """
+
+    def __init__(self, stream: AsyncStream[ChatCompletionChunk], parser: OutputParser[T]):
+        self.stream = stream
+        self._parser = parser
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id`` for this stream."""
+        return self.stream.request_id
+
+    @property
+    def stats(self) -> StreamStats:
+        """Time to first token, gaps and tokens per second (see ``AsyncStream.stats``)."""
+        return self.stream.stats
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self.stream
+
+    def text(self) -> AsyncIterator[str]:
+        """The content deltas of choice 0 (pieces of the JSON text)."""
+        return self.stream.text()
+
+    async def final(self) -> ParsedChatCompletion[T]:
+        """Read the rest of the stream, then parse the accumulated completion."""
+        return self._parser.parse_completion(await self.stream.final())
+
+    async def final_parsed(self) -> T | None:
+        """The first choice's parsed object (``None`` on a refusal)."""
+        done = await self.final()
+        if not done.choices:
+            raise StructuredOutputError("the stream ended without any choice", content=None)
+        return done.choices[0].message.parsed
+
+    async def close(self) -> None:
+        """Close the connection now."""
+        await self.stream.close()
+
+
+class ParsedStreamManager(Generic[T]):
+    """``async with completions.stream_parse(...) as stream``: opens, then closes."""
+
+    def __init__(self, opener: Callable[[], Awaitable[ParsedStream[T]]]) -> None:
+        self._opener = opener
+        self._stream: ParsedStream[T] | None = None
+
+    async def __aenter__(self) -> ParsedStream[T]:
+        self._stream = await self._opener()
+        return self._stream
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stream is not None:
+            await self._stream.close()
