@@ -1,0 +1,104 @@
+"""The ``dosai`` command: ``chat``, ``models``, ``serve`` and ``batch``.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser with
+``set_defaults(func=run)``, and ``async def run(args) -> int``. ``main`` runs the chosen one
+and turns every expected failure into one line on stderr and an exit code, never a
+traceback: 0 done, 1 API, network or file error, 2 usage or configuration error (argparse's
+own code), 130 interrupted.
+
+Environment: ``DOS_AI_API_KEY`` and ``DOS_AI_BASE_URL`` configure the client;
+``DOSAI_EMULATOR_FAST=1`` makes ``--local`` answer without simulated latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+
+from dosai_async import DosAIError, __version__
+
+from . import _chat, _models, _serve
+from ._common import EXIT_API_ERROR, INSTALL_HINT, CLIError, describe
+
+__all__ = ["main"]
+
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``dosai`` command with ``argv`` (default ``sys.argv[1:]``); the exit code.
+
+    Bad usage exits through argparse (code 2) as usual.
+    """
+    try:
+        parser = build_parser()
+    except CLIError as exc:
+        return _fail(str(exc), exc.exit_code)
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="dosai",
+        description="Chat with DOS AI from the terminal, or run a local DOS AI emulator.",
+        epilog="Environment: DOS_AI_API_KEY, DOS_AI_BASE_URL (default https://api.dos.ai/v1).",
+    )
+    parser.add_argument("--version", action="version", version=f"dosai-async {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (_chat, _models, _serve):
+        module.register(subparsers)
+    _register_batch(subparsers)
+    return parser
+
+
+def _register_batch(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # `batch` lives in its own module, written alongside this one; until it exists the
+    # command simply has no `batch` subcommand.
+    try:
+        batch = importlib.import_module(f"{__name__}._batch")
+    except ModuleNotFoundError as exc:
+        if exc.name == "rich":
+            raise CLIError(INSTALL_HINT) from None
+        if exc.name != f"{__name__}._batch":
+            raise
+        return
+    batch.register(subparsers)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        code: int = asyncio.run(args.func(args))
+    except CLIError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except DosAIError as exc:
+        return _fail(describe(exc), EXIT_API_ERROR)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # handled by main: nothing more can be written
+    except OSError as exc:  # a file that cannot be read, a port already taken...
+        return _fail(str(exc), EXIT_API_ERROR)
+    return code
+
+
+def _fail(message: str, code: int) -> int:
+    line = " ".join(message.split())  # one line, even if the server's message had several
+    print(f"error: {line}", file=sys.stderr, flush=True)
+    return code
+
+
+def _closed_pipe() -> int:
+    # The reader went away (`dosai chat ... | head`): point stdout at devnull so the
+    # interpreter's final flush does not fail again, and exit quietly.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_API_ERROR

@@ -1,0 +1,161 @@
+"""Helpers shared by the ``dosai`` subcommands: client construction, errors, output.
+
+- ``add_client_options`` + ``open_client``: ``--local`` runs against an in-process emulator,
+  otherwise the key and base URL come from ``DOS_AI_API_KEY`` / ``DOS_AI_BASE_URL``.
+- ``CLIError`` is a failure that ``main`` prints as one line with its exit code;
+  ``describe`` turns any ``DosAIError`` into that line.
+- ``console`` imports rich lazily, so ``import dosai_async`` (and ``dosai serve``) never
+  needs the ``cli`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from dosai_async import (
+    APIConnectionError,
+    AsyncDosAI,
+    AuthenticationError,
+    DosAIError,
+    InsufficientCreditsError,
+    RateLimitError,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+API_KEY_ENV = "DOS_AI_API_KEY"
+BASE_URL_ENV = "DOS_AI_BASE_URL"
+#: Set to 1 to make ``--local`` answer without simulated latency (used by the tests).
+FAST_ENV = "DOSAI_EMULATOR_FAST"
+
+# --local paces replies like a real model, so the demo visibly streams.
+LOCAL_TTFT = 0.25
+LOCAL_TOKEN_INTERVAL = 0.025
+
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+
+INSTALL_HINT = 'the dosai command needs rich: pip install "dosai-async[cli]"'
+
+
+class CLIError(Exception):
+    """A failure reported as one line on stderr, exiting with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_API_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--local`` to a subcommand that talks to the API."""
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="use a DOS AI emulator started in this process (offline, no key needed)",
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    args: argparse.Namespace, *, reasoning: bool = True
+) -> AsyncIterator[AsyncDosAI]:
+    """The client a subcommand uses: emulator-backed with ``--local``, else from the env.
+
+    ``reasoning`` turns the local emulator's thinking on (Qwen thinks by default).
+    """
+    if getattr(args, "local", False):
+        async with _local_client(reasoning) as client:
+            yield client
+        return
+    async with _env_client() as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def _local_client(reasoning: bool) -> AsyncIterator[AsyncDosAI]:
+    # Imported here: the emulator is only needed with --local.
+    from dosai_async.testing import DosAIEmulator
+
+    fast = os.environ.get(FAST_ENV, "") not in ("", "0")
+    emulator = DosAIEmulator(
+        ttft=0.0 if fast else LOCAL_TTFT,
+        token_interval=0.0 if fast else LOCAL_TOKEN_INTERVAL,
+        reasoning=reasoning,
+    )
+    async with emulator, AsyncDosAI(base_url=emulator.base_url, api_key=emulator.api_key) as client:
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def _env_client() -> AsyncIterator[AsyncDosAI]:
+    if not os.environ.get(API_KEY_ENV, "").strip():
+        raise CLIError(
+            f"no API key: set {API_KEY_ENV}, or add --local to try the built-in emulator",
+            EXIT_USAGE,
+        )
+    try:
+        client = AsyncDosAI()
+    except DosAIError as exc:  # a malformed DOS_AI_BASE_URL: a configuration problem
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    async with client:
+        try:
+            yield client
+        except APIConnectionError as exc:
+            # Name the URL: "no network" and "wrong DOS_AI_BASE_URL" look alike otherwise.
+            raise CLIError(f"{client.base_url}: {exc}") from None
+
+
+def describe(exc: DosAIError) -> str:
+    """One line for an API error: what the server said, and what to do about it."""
+    hint = _hint(exc)
+    return f"{exc}; {hint}" if hint else str(exc)
+
+
+def _hint(exc: DosAIError) -> str | None:
+    if isinstance(exc, AuthenticationError):
+        return f"check {API_KEY_ENV}"
+    if isinstance(exc, InsufficientCreditsError):
+        return "add credits to your DOS AI account"
+    if isinstance(exc, RateLimitError):
+        wait = exc.retry_after
+        return "try again later" if wait is None else f"try again in {wait:g} s"
+    return None
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout or stderr; a one-line ``CLIError`` if rich is missing."""
+    try:
+        from rich.console import Console
+    except ImportError:
+        raise CLIError(INSTALL_HINT) from None
+    # Model output is shown as is: no emoji codes, no highlighting, no wrapping (pass
+    # markup=False when printing model text: markup stays on for our own messages).
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)
+
+
+def plain(value: object) -> Any:
+    """JSON-ready data for a response model: fields left unset are dropped, extras kept.
+
+    The package has no public "unstructure" yet, so this walks the attrs fields itself.
+    """
+    cls = type(value)
+    if attrs.has(cls):
+        data = {
+            field.name: plain(getattr(value, field.name))
+            for field in attrs.fields(cls)
+            if field.name not in ("extra", "response") and getattr(value, field.name) is not None
+        }
+        data.update(getattr(value, "extra", None) or {})
+        return data
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
