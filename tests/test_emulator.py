@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 import dosai_async.testing as testing
+from dosai_async import AsyncDosAI
 from dosai_async.testing import DosAIEmulator, EmulatorStats, Fault, RecordedRequest
 
 KEY = "dos_sk_test_0123456789abcd"
@@ -753,3 +754,27 @@ async def test_max_in_flight_measures_server_side_concurrency(
         await asyncio.gather(*(chat(http, emu) for _ in range(5)))
         assert emu.stats.max_in_flight == 5
         assert emu.stats.in_flight == 0
+
+
+async def test_models_carry_dos_context_length_and_pricing() -> None:
+    """GET /v1/models lists DOS's context_length and string pricing, as the SDK models them."""
+    async with DosAIEmulator() as emu, AsyncDosAI(base_url=emu.base_url, api_key="k") as client:
+        model = await client.models.retrieve("dos-ai")
+    assert model.context_length == 262_144
+    assert model.pricing is not None
+    assert all(isinstance(v, str) for v in model.pricing.values())
+
+
+async def test_status_fault_answers_without_generation_delay() -> None:
+    """A queued status fault is sent at once, not after the reply's simulated latency."""
+    async with DosAIEmulator(ttft=0.5, token_interval=0.05) as emu:
+        emu.enqueue(Fault.status(429, retry_after=1))
+        async with aiohttp.ClientSession() as session:
+            started = time.monotonic()
+            async with session.post(
+                emu.base_url + "/chat/completions",
+                json={"model": "dos-ai", "messages": [{"role": "user", "content": "hi"}]},
+                headers={"Authorization": f"Bearer {emu.api_key}"},
+            ) as response:
+                assert response.status == 429
+    assert time.monotonic() - started < 0.4

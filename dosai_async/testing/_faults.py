@@ -168,14 +168,13 @@ class StatusFault(Fault):
     headers: tuple[tuple[str, str], ...] = ()
 
     def apply(self, plan: Plan) -> Plan:
-        """Replace the whole response."""
+        """Replace the whole response, sent at once: a gateway rejects before generating."""
         return Plan(
             self.status_code,
             self.content_type,
             (Piece(self.body),),
             headers=self.headers,
             content_length=len(self.body),
-            head_delay=plan.head_delay,
         )
 
 

@@ -98,13 +98,19 @@ def models_body(models: Iterable[str], context_length: int) -> dict[str, Any]:
     return {"object": "list", "data": [model_object(m, context_length) for m in models]}
 
 
+# DOS lists prices per token as strings (USD); vLLM adds `max_model_len`.
+_PRICING = {"prompt": "0.00000010", "completion": "0.00000040"}
+
+
 def model_object(model: str, context_length: int) -> dict[str, Any]:
-    """One model as `GET /models/{id}` returns it (vLLM adds `max_model_len`)."""
+    """One model as `GET /models/{id}` returns it: DOS's fields plus vLLM's."""
     return {
         "id": model,
         "object": "model",
         "created": _MODEL_CREATED,
         "owned_by": "dos",
+        "context_length": context_length,
+        "pricing": dict(_PRICING),
         "max_model_len": context_length,
     }
 
