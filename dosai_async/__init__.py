@@ -5,6 +5,7 @@ Everything public is imported from here; the ``_``-modules are private.
 
 from ._client import AsyncDosAI
 from ._config import RetryPolicy, Timeout
+from ._converter import to_dict
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -152,5 +153,6 @@ __all__ = [
     "function_spec",
     "json_schema",
     "response_format_for",
+    "to_dict",
     "tool",
 ]

@@ -215,6 +215,17 @@ def unstructure(obj: Any) -> Any:
     return _fast.unstructure(obj)
 
 
+def to_dict(model: object) -> dict[str, Any]:
+    """A model as JSON-ready data: unset (``None``) fields left out, unknown fields put back.
+
+    The inverse of parsing: ``to_dict(completion)`` is what the server sent, minus nulls.
+    """
+    if not attrs.has(type(model)):
+        raise TypeError(f"to_dict() takes a dosai_async model, not {type(model).__name__}")
+    data: dict[str, Any] = _fast.unstructure(model)
+    return data
+
+
 def loads(data: bytes | str) -> Any:
     """Parse JSON (orjson); raises ``JSONDecodeError`` (a ``ValueError``)."""
     return orjson.loads(data)

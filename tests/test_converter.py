@@ -148,3 +148,14 @@ def test_user_classes_keep_reserved_names_and_defaults() -> None:
 def test_user_class_is_not_mutated() -> None:
     """Structuring leaves a user's class annotations as they were written."""
     assert attrs.fields(_UserClass).response.type in (str, "str")
+
+
+def test_to_dict_is_the_inverse_of_parsing() -> None:
+    """to_dict() gives back the server's JSON minus nulls, unknown fields included."""
+    payload = {"id": "c", "choices": [{"index": 0, "delta": {"content": "a"}}], "x_v": 1}
+    chunk = _converter.structure(payload, d.ChatCompletionChunk)
+    plain = d.to_dict(chunk)
+    assert plain["x_v"] == 1
+    assert plain["choices"][0]["delta"] == {"content": "a"}
+    with pytest.raises(TypeError, match="to_dict"):
+        d.to_dict({"not": "a model"})

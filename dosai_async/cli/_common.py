@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from dosai_async import (
     APIConnectionError,
@@ -25,6 +23,7 @@ from dosai_async import (
     DosAIError,
     InsufficientCreditsError,
     RateLimitError,
+    to_dict,
 )
 
 if TYPE_CHECKING:
@@ -141,21 +140,5 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def plain(value: object) -> Any:
-    """JSON-ready data for a response model: fields left unset are dropped, extras kept.
-
-    The package has no public "unstructure" yet, so this walks the attrs fields itself.
-    """
-    cls = type(value)
-    if attrs.has(cls):
-        data = {
-            field.name: plain(getattr(value, field.name))
-            for field in attrs.fields(cls)
-            if field.name not in ("extra", "response") and getattr(value, field.name) is not None
-        }
-        data.update(getattr(value, "extra", None) or {})
-        return data
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
+    """JSON-ready data for a response model (unset fields dropped, extras kept)."""
+    return to_dict(value)
