@@ -3,6 +3,9 @@
 Everything public is imported from here; the ``_``-modules are private.
 """
 
+from ._batch import Batch, BatchCallback, BatchRequests
+from ._batch_files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
+from ._batch_item import BatchItem, BatchStats
 from ._client import AsyncDosAI
 from ._config import RetryPolicy, Timeout
 from ._converter import to_dict
@@ -89,6 +92,13 @@ __all__ = [
     "AsyncStreamManager",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchCallback",
+    "BatchItem",
+    "BatchProgress",
+    "BatchRequests",
+    "BatchStats",
+    "BatchSummary",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionMessage",
@@ -114,6 +124,7 @@ __all__ = [
     "ImageURLContentPart",
     "InsufficientCreditsError",
     "InternalServerError",
+    "InvalidLine",
     "MessageParam",
     "Model",
     "ModelList",
@@ -153,6 +164,7 @@ __all__ = [
     "function_spec",
     "json_schema",
     "response_format_for",
+    "run_batch_file",
     "to_dict",
     "tool",
 ]

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import attrs
 
+from ._batch import Batch, BatchCallback, BatchRequests
 from ._config import Timeout
 from ._params import (
     OPTION_KEYS,
@@ -124,6 +125,33 @@ class Completions:
             return stream
 
         return AsyncStreamManager(open_stream)
+
+    def batch(
+        self,
+        requests: BatchRequests,
+        *,
+        concurrency: int = 64,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        on_result: BatchCallback | None = None,
+    ) -> Batch:
+        """Send many requests concurrently, paced as one batch (see ``Batch``).
+
+        ``requests`` is an iterable or async iterable of ``create`` keyword mappings, pulled
+        lazily. ``await`` the batch for one ``ChatCompletion | DosAIError`` per request in
+        input order, or ``async for item in batch`` for ``BatchItem`` objects as they finish.
+        At most ``concurrency`` requests are in flight; a 429 or 503 pauses the whole batch
+        for the server's ``Retry-After`` and halves the concurrency, which then recovers;
+        ``requests_per_minute`` and ``tokens_per_minute`` cap the pace on this side.
+        """
+        return Batch(
+            self,
+            requests,
+            concurrency=concurrency,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            on_result=on_result,
+        )
 
     @overload
     async def parse(

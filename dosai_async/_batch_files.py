@@ -1,0 +1,362 @@
+"""``run_batch_file``: a JSONL batch file through ``Batch``, resumable and kill-safe.
+
+Plan: recover the output file (lock it, repair a torn last line, read which ``custom_id``
+already succeeded) -> count the input's request lines (for progress) -> stream the input
+line by line into ``client.chat.completions.batch`` -> append one output line per result,
+in completion order, as it finishes.
+
+Decisions:
+
+- **One output file.** Malformed input lines do not stop the batch: they are reported in
+  the summary with their line numbers and, when they carry a usable ``custom_id``, also
+  written as an error line (``code: invalid_request``), so the output accounts for every
+  request. A duplicate ``custom_id`` is reported but never written, since its line would
+  be mistaken for the first one's result.
+- **The last line per ``custom_id`` wins.** A resumed run skips every ``custom_id`` whose
+  latest line is a success (status 200, ``error`` null) and re-sends the rest, appending
+  their new lines; nothing is ever rewritten, so earlier failures stay as history.
+- **Kill safety.** Each result is one ``write()`` of a whole line on an unbuffered
+  append-only descriptor: once it returns, the line is in the kernel and survives
+  ``SIGKILL``; a kill can at worst leave one torn last line, which the next run cuts off
+  (or completes with its newline, if only that was missing). A result still in flight when
+  the process dies was never written, so it is sent again: nothing lost, nothing twice.
+  ``fsync=True`` also survives power loss, at the cost of one disk flush per result.
+- **One writer.** The output is locked (``flock``, where available) for the whole run, so
+  two runs cannot interleave lines in one file.
+- **Stopping.** Setting ``stop`` ends the run gracefully (nothing new is sent, requests on
+  the wire finish and are written); cancelling the task drops what is in flight.
+- **Memory.** A run holds the ``custom_id`` values it has seen (to catch duplicates and
+  skip completed ones), never the requests or results beyond those in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import attrs
+
+from . import _converter
+from ._batch import Batch
+from ._batch_item import BatchItem, BatchStats
+from ._batch_jsonl import LineError, encode, invalid_record, is_completed, parse_line
+from ._batch_jsonl import result_record as _result_record
+from ._exceptions import DosAIError
+
+if TYPE_CHECKING:
+    from ._client import AsyncDosAI
+
+#: How many malformed lines a summary lists (all are counted).
+MAX_LISTED_INVALID = 100
+_CHUNK = 1 << 16  # read size when looking for the last newline
+
+
+@attrs.frozen
+class InvalidLine:
+    """A malformed input line: 1-based ``line`` number, its ``custom_id`` if any, why."""
+
+    line: int
+    custom_id: str | None
+    reason: str
+
+
+@attrs.frozen
+class BatchProgress:
+    """A snapshot of a file batch, handed to the ``progress`` callback after each event.
+
+    ``total`` request lines in the input; ``skipped`` already completed in the output;
+    ``succeeded`` / ``failed`` in this run; ``invalid`` malformed lines; ``retrying``,
+    ``in_flight``, ``requests`` (HTTP requests sent) and ``throttled`` (429/503 answers)
+    from the live batch; ``tokens`` used by this run's successes; ``elapsed`` seconds.
+    """
+
+    total: int
+    skipped: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    invalid: int = 0
+    retrying: int = 0
+    in_flight: int = 0
+    requests: int = 0
+    throttled: int = 0
+    tokens: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def done(self) -> int:
+        """Lines accounted for so far: skipped, succeeded, failed or invalid."""
+        return self.skipped + self.succeeded + self.failed + self.invalid
+
+
+@attrs.frozen
+class BatchSummary(BatchProgress):
+    """The end of a file batch: the last progress, the malformed lines, and whether it stopped.
+
+    ``invalid_lines`` lists at most ``MAX_LISTED_INVALID`` of them; ``ok`` is True when no
+    request failed and no line was malformed.
+    """
+
+    invalid_lines: tuple[InvalidLine, ...] = ()
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether every request line ended as a success (now or in an earlier run)."""
+        return not (self.failed or self.invalid or self.interrupted)
+
+
+ProgressCallback = Callable[[BatchProgress], object]
+
+
+async def run_batch_file(
+    client: AsyncDosAI,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    concurrency: int = 64,
+    requests_per_minute: float | None = None,
+    tokens_per_minute: float | None = None,
+    progress: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+    fsync: bool = False,
+) -> BatchSummary:
+    """Run a Batch API JSONL file, appending a result line per request to ``output_path``.
+
+    Re-running with the same output resumes: completed ``custom_id`` values are skipped and
+    the failed ones retried. Raises ``OSError`` for unreadable files and ``DosAIError`` when
+    another run holds the output.
+    """
+    run = _FileRun(Path(input_path), progress, fsync)
+    run.total = _count_requests(run.input_path)
+    with _open_output(Path(output_path)) as output:
+        run.output = output
+        run.done = _completed_ids(Path(output_path))
+        batch = client.chat.completions.batch(
+            run.requests,
+            concurrency=concurrency,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+        )
+        return await run.drive(batch, stop)
+
+
+class _FileRun:
+    """State of one run over one input file."""
+
+    def __init__(self, input_path: Path, progress: ProgressCallback | None, fsync: bool) -> None:
+        self.input_path = input_path
+        self.output: BinaryIO | None = None
+        self.done: set[str] = set()
+        self.total = 0
+        self._progress = progress
+        self._fsync = fsync
+        self._seen: dict[str, int] = {}  # custom_id -> line number, for duplicates
+        self._pending: dict[int, str] = {}  # batch index -> custom_id, for items in flight
+        self._skipped = 0
+        self._invalid: list[InvalidLine] = []
+        self._invalid_count = 0
+        self._started = time.monotonic()
+        self._batch: Batch | None = None
+        self.requests = self._requests()
+
+    async def drive(self, batch: Batch, stop: asyncio.Event | None) -> BatchSummary:
+        """Consume the batch, writing each result; end with the summary."""
+        self._batch = batch
+        self._report()
+        watcher = asyncio.create_task(_stop_when(stop, batch)) if stop is not None else None
+        try:
+            async for item in batch:
+                self._write_result(item)
+        finally:
+            self.requests.close()  # closes the input file now, even after a stop
+            self._report()  # the last word, also when cancelled
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+        return self._summary(stop is not None and stop.is_set())
+
+    def _requests(self) -> Generator[dict[str, Any], None, None]:
+        """The input's requests, lazily; malformed and completed lines are handled here."""
+        index = 0
+        with self.input_path.open("rb") as lines:
+            for number, raw in enumerate(lines, 1):
+                if not raw.strip():
+                    continue
+                request = self._accept(number, raw)
+                if request is None:
+                    continue
+                self._pending[index] = request[0]
+                index += 1
+                yield request[1]
+
+    def _accept(self, number: int, raw: bytes) -> tuple[str, dict[str, Any]] | None:
+        try:
+            custom_id, params = parse_line(raw)
+        except LineError as exc:
+            self._reject(number, exc.custom_id, exc.reason, write=True)
+            return None
+        first = self._seen.setdefault(custom_id, number)
+        if first != number:
+            self._reject(number, custom_id, f"duplicate custom_id (first on line {first})")
+            return None
+        if custom_id in self.done:
+            self._skipped += 1
+            self._report()
+            return None
+        return custom_id, params
+
+    def _reject(self, number: int, custom_id: str | None, reason: str, write: bool = False) -> None:
+        # Written only under a custom_id no other line owns and no earlier run completed.
+        owned = custom_id is None or custom_id in self._seen or custom_id in self.done
+        if write and not owned and custom_id is not None:
+            self._seen[custom_id] = number
+            self._write(invalid_record(custom_id, f"line {number}: {reason}"))
+        self._invalid_count += 1
+        if len(self._invalid) < MAX_LISTED_INVALID:
+            self._invalid.append(InvalidLine(number, custom_id, reason))
+        self._report()
+
+    def _write_result(self, item: BatchItem) -> None:
+        self._write(_result_record(self._pending.pop(item.index), item.result))
+        self._report()
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self.output is not None
+        line = memoryview(encode(record))
+        while line:  # a regular file takes it in one write; loop on a short write anyway
+            written = self.output.write(line)
+            line = line[written:]
+        if self._fsync:
+            os.fsync(self.output.fileno())
+
+    def _report(self) -> None:
+        if self._progress is not None:
+            self._progress(self._snapshot())
+
+    def _snapshot(self) -> BatchProgress:
+        return BatchProgress(**self._counts())
+
+    def _summary(self, interrupted: bool) -> BatchSummary:
+        return BatchSummary(
+            **self._counts(), invalid_lines=tuple(self._invalid), interrupted=interrupted
+        )
+
+    def _counts(self) -> dict[str, Any]:
+        stats = self._batch.stats if self._batch is not None else None
+        return {
+            "total": self.total,
+            "skipped": self._skipped,
+            "invalid": self._invalid_count,
+            "elapsed": time.monotonic() - self._started,
+            **(_batch_counts(stats) if stats is not None else {}),
+        }
+
+
+def _batch_counts(stats: BatchStats) -> dict[str, int]:
+    return {
+        "succeeded": stats.succeeded,
+        "failed": stats.failed,
+        "retrying": stats.retrying,
+        "in_flight": stats.in_flight,
+        "requests": stats.requests,
+        "throttled": stats.throttled,
+        "tokens": stats.tokens,
+    }
+
+
+async def _stop_when(stop: asyncio.Event, batch: Batch) -> None:
+    await stop.wait()
+    batch.stop()
+
+
+# -- the files ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _open_output(path: Path) -> Iterator[BinaryIO]:
+    """The output opened for appending (unbuffered), locked, with a torn tail repaired."""
+    with path.open("a+b", buffering=0) as output:
+        _lock(output, path)
+        _repair_tail(output)
+        yield output
+
+
+def _lock(output: BinaryIO, path: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - no flock there
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(output.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DosAIError(f"another batch run is writing to {path}; wait for it to end") from None
+
+
+def _repair_tail(output: BinaryIO) -> None:
+    """Cut a torn last line (a kill mid-write); add the newline if only that is missing."""
+    size = output.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    start = max(size - _CHUNK, 0)
+    output.seek(start)
+    chunk = output.read(size - start)
+    if chunk.endswith(b"\n"):
+        return
+    cut = _last_newline(output, start, chunk)
+    tail = _read_from(output, cut, size)
+    if _is_whole_record(tail):
+        output.write(b"\n")
+    else:
+        output.truncate(cut)
+
+
+def _last_newline(output: BinaryIO, start: int, chunk: bytes) -> int:
+    """Offset just after the file's last newline (0 if it has none)."""
+    while True:
+        found = chunk.rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        if start == 0:
+            return 0
+        end, start = start, max(start - _CHUNK, 0)
+        output.seek(start)
+        chunk = output.read(end - start)
+
+
+def _read_from(output: BinaryIO, start: int, end: int) -> bytes:
+    output.seek(start)
+    return output.read(end - start)
+
+
+def _is_whole_record(tail: bytes) -> bool:
+    try:
+        record = _converter.loads(tail)
+    except _converter.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("custom_id"), str)
+
+
+def _completed_ids(path: Path) -> set[str]:
+    """``custom_id`` values whose last output line is a success."""
+    latest: dict[str, bool] = {}
+    with path.open("rb") as lines:
+        for raw in lines:
+            try:
+                record = _converter.loads(raw)
+            except _converter.JSONDecodeError:
+                continue  # not ours to judge: only whole result lines count
+            custom_id = record.get("custom_id") if isinstance(record, dict) else None
+            if isinstance(custom_id, str):
+                latest[custom_id] = is_completed(record)
+    return {custom_id for custom_id, completed in latest.items() if completed}
+
+
+def _count_requests(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for raw in lines if raw.strip())

@@ -1,0 +1,288 @@
+"""One batch item's life: prepare -> (acquire a permit -> send once -> judge) until done.
+
+Decisions:
+
+- Every attempt is a single ``create(..., retry=RetryPolicy.none())`` call, and this module
+  runs the retry loop itself with ``_retry.decide`` ("retry? after how long?") so that each
+  re-send passes the batch's ``AdaptivePacer`` instead of sleeping on its own: a 429 storm
+  then pauses the batch once rather than being answered by every item separately.
+- A throttle (429 or 503) is the batch's problem, not the item's. While other items keep
+  succeeding, a throttled item is re-sent after the pause without spending its retries; a
+  throttle after which nothing in the batch succeeded counts like any failure, so a server
+  that only ever says 429 ends each item after the policy's ``max_retries``. A policy with
+  ``max_retries=0``, or without 429 in ``retry_statuses``, is still obeyed.
+- ``timeout`` (the client's, or the request's own) bounds each attempt. Time an item spends
+  waiting for the batch's pacing is the batch's and is not counted against it.
+- A request that cannot be sent (not a mapping, no ``messages``, ``stream=True``, a
+  misspelt parameter) ends as a ``DosAIError`` for that item; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import _converter
+from ._batch_pacer import AdaptivePacer, PacerClosed, Permit
+from ._config import RetryPolicy, parse_retry_after
+from ._exceptions import APIStatusError, APIStreamError, DosAIError
+from ._retry import decide
+from ._types import ChatCompletion
+
+if TYPE_CHECKING:
+    from ._resources import Completions
+
+_THROTTLE_STATUSES = frozenset({429, 503})
+_NO_RETRY = RetryPolicy.none()
+# Until a completion has been seen, a reply is guessed at this many tokens (TPM caps only).
+_FIRST_GUESS_COMPLETION_TOKENS = 256
+
+
+@attrs.frozen
+class BatchItem:
+    """One finished request of a batch.
+
+    ``index`` is its position in the input, ``request`` the mapping it was built from,
+    ``result`` the ``ChatCompletion`` or the ``DosAIError`` it ended with, ``attempts`` how
+    many times it was sent and ``elapsed`` the seconds from its first send to its end.
+    """
+
+    index: int
+    request: Any = attrs.field(repr=False)
+    result: ChatCompletion | DosAIError
+    attempts: int
+    elapsed: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the request produced a completion."""
+        return isinstance(self.result, ChatCompletion)
+
+
+@attrs.define
+class BatchStats:
+    """Live counters of a batch, for progress displays; updated as the batch runs.
+
+    ``in_flight`` counts requests on the wire; ``retrying`` items that failed at least once
+    and will be re-sent; ``requests`` HTTP requests sent (every attempt); ``throttled`` the
+    429/503 answers among them.
+    """
+
+    in_flight: int = 0
+
+    succeeded: int = 0
+    failed: int = 0
+    retrying: int = 0
+    requests: int = 0
+    throttled: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Items that ended, successfully or not."""
+        return self.succeeded + self.failed
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens of the successful items."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@attrs.frozen
+class _Call:
+    """A prepared request: ``create`` keyword arguments, its retry policy, its token guess."""
+
+    params: dict[str, Any]
+    policy: RetryPolicy
+    tokens: float
+
+
+@attrs.define
+class _Track:
+    """Retry bookkeeping of one item."""
+
+    failures: int = 0  # charged failures, compared with policy.max_retries
+    mark: int = 0  # batch successes seen at the last judgement
+    attempts: int = 0
+    retrying: bool = False
+    started: float = 0.0  # monotonic time of the first send
+
+
+class ItemRunner:
+    """Runs items for one batch: shared client, pacer and stats."""
+
+    def __init__(self, completions: Completions, pacer: AdaptivePacer, stats: BatchStats) -> None:
+        self._completions = completions
+        self._pacer = pacer
+        self._stats = stats
+        self._completion_tokens = _Mean(_FIRST_GUESS_COMPLETION_TOKENS)
+        self.stopping = False
+        #: Tasks with a request on the wire: a graceful stop lets them finish.
+        self.sending: set[asyncio.Task[Any]] = set()
+
+    async def run(self, index: int, request: Any) -> BatchItem | None:
+        """The item's final ``BatchItem``; ``None`` when the batch stopped before its end."""
+        try:
+            call = self._prepare(request)
+        except DosAIError as exc:
+            return self._finish(BatchItem(index, request, exc, 0, 0.0))
+        track = _Track(mark=self._pacer.state.successes)
+        try:
+            result = await self._attempts(call, track)
+        finally:
+            self._stats.retrying -= track.retrying
+        if result is None:
+            return None
+        elapsed = time.monotonic() - track.started
+        return self._finish(BatchItem(index, request, result, track.attempts, elapsed))
+
+    async def _attempts(self, call: _Call, track: _Track) -> ChatCompletion | DosAIError | None:
+        """Send until done; ``None`` when the batch stops first."""
+        while True:
+            try:
+                permit = await self._pacer.acquire(call.tokens)
+            except PacerClosed:
+                return None
+            if not track.attempts:
+                track.started = time.monotonic()
+            track.attempts += 1
+            result = await self._send(call, permit)
+            wait = None if isinstance(result, ChatCompletion) else self._judge(result, call, track)
+            if wait is None:
+                return result
+            if self.stopping:
+                return None
+            if not track.retrying:
+                track.retrying = True
+                self._stats.retrying += 1
+            await asyncio.sleep(wait)
+
+    def _prepare(self, request: Any) -> _Call:
+        if not isinstance(request, Mapping):
+            raise invalid_request(f"a request must be a mapping, not {type(request).__name__}")
+        if "messages" not in request:
+            raise invalid_request("a request needs 'messages'")
+        if request.get("stream"):
+            raise invalid_request("stream=True is not supported in a batch; leave it out")
+        try:
+            policy = self._completions._client._call_options(request).retry
+        except (TypeError, ValueError) as exc:
+            raise invalid_request(str(exc), exc) from exc
+        params = {k: v for k, v in request.items() if k != "max_retries"}
+        params["retry"] = _NO_RETRY
+        if isinstance(params["messages"], Iterator):
+            params["messages"] = list(params["messages"])  # sent again on every retry
+        return _Call(params, policy, self._estimate(params))
+
+    def _estimate(self, request: Mapping[str, Any]) -> float:
+        if not self._pacer.counts_tokens:
+            return 0.0
+        try:
+            prompt = len(_converter.dumps(request["messages"])) / 4  # ~4 characters a token
+        except TypeError:
+            prompt = 0.0  # not JSON-able: create() will reject it and say why
+        reply = request.get("max_completion_tokens") or request.get("max_tokens")
+        if not isinstance(reply, (int, float)):
+            reply = self._completion_tokens.value  # unset (or invalid: create() will say so)
+        return prompt + reply
+
+    async def _send(self, call: _Call, permit: Permit) -> ChatCompletion | DosAIError:
+        task = asyncio.current_task()
+        assert task is not None
+        self.sending.add(task)
+        self._stats.requests += 1
+        self._stats.in_flight += 1
+        try:
+            completion: ChatCompletion = await self._completions.create(**call.params)
+        except DosAIError as exc:
+            self._failed(exc, permit, call.policy)
+            return exc
+        except (TypeError, ValueError) as exc:  # the request's own parameters, before sending
+            self._pacer.failed(permit)
+            return invalid_request(str(exc), exc)
+        except BaseException:
+            self._pacer.failed(permit)
+            raise
+        finally:
+            self.sending.discard(task)
+            self._stats.in_flight -= 1
+        self._succeeded(completion, permit)
+        return completion
+
+    def _succeeded(self, completion: ChatCompletion, permit: Permit) -> None:
+        usage = completion.usage
+        headers = completion.response.headers if completion.response is not None else {}
+        if usage is not None:
+            self._stats.prompt_tokens += usage.prompt_tokens
+            self._stats.completion_tokens += usage.completion_tokens
+            self._completion_tokens.add(usage.completion_tokens)
+        self._pacer.succeeded(permit, headers, usage.total_tokens if usage else None)
+
+    def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy) -> None:
+        if not _is_throttle(exc):
+            self._pacer.failed(permit)
+            return
+        assert isinstance(exc, APIStatusError)
+        self._stats.throttled += 1
+        pause = _pause_seconds(exc, policy, self._pacer.streak + 1)
+        self._pacer.throttled(permit, exc.headers, pause)
+
+    def _judge(self, exc: DosAIError, call: _Call, track: _Track) -> float | None:
+        """Seconds before the next attempt, or ``None`` when ``exc`` is the item's end."""
+        successes = self._pacer.state.successes
+        if not (_is_throttle(exc) and successes > track.mark):
+            track.failures += 1
+        track.mark = successes
+        wait = decide(exc, max(track.failures, 1), call.policy)
+        if wait is None:
+            return None
+        return 0.0 if _is_throttle(exc) else wait  # the pacer holds the re-send until the pause
+
+    def _finish(self, item: BatchItem) -> BatchItem:
+        if item.ok:
+            self._stats.succeeded += 1
+        else:
+            self._stats.failed += 1
+        return item
+
+
+class _Mean:
+    """A running mean, seeded with a first guess."""
+
+    def __init__(self, first_guess: float) -> None:
+        self.value = first_guess
+        self._count = 0
+
+    def add(self, sample: float) -> None:
+        self._count += 1
+        self.value += (sample - self.value) / self._count
+
+
+def _is_throttle(exc: DosAIError) -> bool:
+    return (
+        isinstance(exc, APIStatusError)
+        and not isinstance(exc, APIStreamError)
+        and exc.status_code in _THROTTLE_STATUSES
+    )
+
+
+def _pause_seconds(exc: APIStatusError, policy: RetryPolicy, streak: int) -> float:
+    """The server's hint (capped as the policy says), else a backoff growing with the streak."""
+    hinted = parse_retry_after(exc.headers)
+    if hinted is not None:
+        return min(hinted, policy.max_retry_after)
+    backoff = policy.initial_backoff * policy.multiplier ** (streak - 1)
+    return float(min(backoff, policy.max_backoff))
+
+
+def invalid_request(reason: str, cause: Exception | None = None) -> DosAIError:
+    """The error of an item whose request could not be sent (``code`` "invalid_request")."""
+    error = DosAIError(f"invalid batch request: {reason}")
+    error.code = "invalid_request"
+    error.__cause__ = cause
+    return error
