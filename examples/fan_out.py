@@ -1,9 +1,11 @@
-"""Concurrent fan-out: 30 prompts over one shared client, at most 10 requests in flight.
+"""Concurrent fan-out: 30 prompts through one batch, at most 10 requests in flight.
 
-An ``asyncio.Semaphore`` bounds the concurrency (stay within your plan's requests and tokens
-per minute); an ``asyncio.TaskGroup`` runs the tasks. API errors are caught per prompt so
-one failure does not sink the rest, and results keep the order of the prompts. Rate limits
-(429) are retried by the client itself, honouring ``Retry-After``.
+``client.chat.completions.batch(...)`` pulls the requests lazily, keeps ``concurrency``
+requests in flight, and paces the whole batch as one: a 429 pauses every send for the
+server's ``Retry-After`` (instead of every worker hammering the server) and concurrency
+backs off and recovers. ``await batch`` gives one result per request in input order, each a
+``ChatCompletion`` or the error that item ended with: one failure never sinks the rest.
+(``async for item in batch`` yields them as they finish instead.)
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 
 from _local import dos_client
 
-from dosai_async import AsyncDosAI, DosAIError
+from dosai_async import ChatCompletion
 
 TOPICS = ["asyncio", "aiohttp", "attrs", "cattrs", "SSE", "HTTP/2", "TLS", "DNS", "TCP", "UDP"]
 PROMPTS = [
@@ -24,31 +26,24 @@ PROMPTS = [
 CONCURRENCY = 10
 
 
-async def ask(client: AsyncDosAI, limit: asyncio.Semaphore, prompt: str) -> str:
-    async with limit:  # wait here while CONCURRENCY requests are in flight
-        try:
-            done = await client.chat.completions.create(
-                messages=[{"role": "user", "content": prompt}],
-                max_tokens=80,
-                chat_template_kwargs={"enable_thinking": False},  # short answers, no thinking
-                timeout=60,  # for the whole call, retries included
-            )
-        except DosAIError as exc:
-            return f"failed: {exc}"
-    return done.choices[0].message.content or ""
-
-
 async def main() -> None:
-    limit = asyncio.Semaphore(CONCURRENCY)
+    requests = (
+        {
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": 80,
+            "chat_template_kwargs": {"enable_thinking": False},  # short answers, no thinking
+        }
+        for prompt in PROMPTS
+    )
     started = time.perf_counter()
-    async with dos_client() as client, asyncio.TaskGroup() as group:
-        tasks = [group.create_task(ask(client, limit, prompt)) for prompt in PROMPTS]
-    answers = [task.result() for task in tasks]  # in the order of PROMPTS
-    for prompt, answer in list(zip(PROMPTS, answers, strict=True))[:3]:
-        print(f"{prompt}\n  -> {answer[:70]}...")
-    failed = sum(answer.startswith("failed:") for answer in answers)
+    async with dos_client() as client:
+        results = await client.chat.completions.batch(requests, concurrency=CONCURRENCY)
+    for prompt, result in list(zip(PROMPTS, results, strict=True))[:3]:
+        answer = result.choices[0].message.content if isinstance(result, ChatCompletion) else ""
+        print(f"{prompt}\n  -> {(answer or str(result))[:70]}...")
+    failed = sum(not isinstance(result, ChatCompletion) for result in results)
     elapsed = time.perf_counter() - started
-    print(f"{len(answers)} answers ({failed} failed) in {elapsed:.1f} s, {CONCURRENCY} at a time")
+    print(f"{len(results)} answers ({failed} failed) in {elapsed:.1f} s, {CONCURRENCY} at a time")
 
 
 if __name__ == "__main__":
