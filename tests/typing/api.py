@@ -7,6 +7,7 @@ from typing import assert_type
 from dosai_async import (
     AsyncDosAI,
     AsyncStream,
+    BatchItem,
     ChatCompletion,
     ChatCompletionChunk,
     DosAIError,
@@ -67,3 +68,12 @@ async def config() -> None:
     except DosAIError as exc:
         assert_type(exc.message, str)
     await client.close()
+
+
+async def fan_out(client: AsyncDosAI) -> None:
+    requests = [{"messages": [{"role": "user", "content": "hi"}]}]
+    results = await client.chat.completions.batch(requests, concurrency=8)
+    assert_type(results, list[ChatCompletion | DosAIError])
+    async for item in client.chat.completions.batch(requests):
+        assert_type(item, BatchItem)
+        assert_type(item.ok, bool)
