@@ -81,7 +81,7 @@ def _serve(port_queue: multiprocessing.Queue[int], chunks: int) -> None:
 BODY = {"model": "dos-ai", "messages": [{"role": "user", "content": "go"}], "stream": True}
 
 
-async def raw_orjson(base_url: str, _: int) -> int:
+async def _raw(base_url: str, loads: Callable[[bytes], object]) -> int:
     count = 0
     async with (
         aiohttp.ClientSession() as session,
@@ -93,26 +93,17 @@ async def raw_orjson(base_url: str, _: int) -> int:
             *events, buffer = buffer.split(b"\n\n")
             for event in events:
                 if event.startswith(b"data: ") and event != b"data: [DONE]":
-                    orjson.loads(event[6:])
+                    loads(event[6:])
                     count += 1
     return count
+
+
+async def raw_orjson(base_url: str, _: int) -> int:
+    return await _raw(base_url, orjson.loads)
 
 
 async def raw_json(base_url: str, _: int) -> int:
-    count = 0
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(base_url + "/chat/completions", json=BODY) as response,
-    ):
-        buffer = b""
-        async for data in response.content.iter_any():
-            buffer += data
-            *events, buffer = buffer.split(b"\n\n")
-            for event in events:
-                if event.startswith(b"data: ") and event != b"data: [DONE]":
-                    json.loads(event[6:])
-                    count += 1
-    return count
+    return await _raw(base_url, json.loads)
 
 
 async def sdk(base_url: str, _: int) -> int:
