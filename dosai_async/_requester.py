@@ -21,7 +21,7 @@ import attrs
 
 from . import _converter
 from ._config import RetryPolicy, Timeout, header
-from ._exceptions import ResponseValidationError, status_error
+from ._exceptions import ResponseValidationError, in_band_error, status_error
 from ._retry import Deadline, call_with_retries
 from ._streaming import AsyncStream
 from ._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
@@ -64,11 +64,15 @@ class Requester:
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
             response = await self._transport.fetch(request, _attempt_timeout(options, deadline))
-            _raise_for_status(response.status, response.headers, response.body)
+            _raise_for_status(response.status, response.headers, response.body, request)
             return response.status, response.headers, response.body
 
         status, headers, raw = await call_with_retries(
-            attempt, policy=options.retry, deadline=deadline, describe=f"{method} {path}"
+            attempt,
+            policy=options.retry,
+            deadline=deadline,
+            describe=f"{method} {path}",
+            sleep=self._transport.sleep,
         )
         return _parse(raw, cls, ResponseMeta(status, headers, _request_id(headers)))
 
@@ -92,7 +96,11 @@ class Requester:
             return stream
 
         return await call_with_retries(
-            attempt, policy=options.retry, deadline=deadline, describe=f"POST {path} (stream)"
+            attempt,
+            policy=options.retry,
+            deadline=deadline,
+            describe=f"POST {path} (stream)",
+            sleep=self._transport.sleep,
         )
 
     async def _open(
@@ -109,7 +117,7 @@ class Requester:
                 raw = await response.read()
             finally:
                 response.close()
-            _raise_for_status(response.status, response.headers, raw)
+            _raise_for_status(response.status, response.headers, raw, request)
         return response
 
     def _build(
@@ -134,9 +142,24 @@ def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout
     return AttemptTimeout(deadline.remaining(), timeout.connect, timeout.read)
 
 
-def _raise_for_status(status: int, headers: Mapping[str, str], body: bytes) -> None:
+def _raise_for_status(
+    status: int, headers: Mapping[str, str], body: bytes, request: HTTPRequest
+) -> None:
     if status >= 300:
+        body = _mask_key(body, request)
         raise status_error(status, body, headers=headers, request_id=_request_id(headers))
+
+
+def _mask_key(body: bytes, request: HTTPRequest) -> bytes:
+    """The body with the request's key masked, for servers that quote it back in an error
+    ("Incorrect API key provided: dos_sk_..."): the key must not reach an exception."""
+    scheme, _, key = (header(request.headers, "Authorization") or "").partition(" ")
+    secret = key.strip().encode()
+    if scheme.lower() != "bearer" or len(secret) < 8 or secret not in body:
+        return body
+    prefix = b"dos_sk_" if secret.startswith(b"dos_sk_") else b""
+    tail = secret[-4:] if len(secret) - len(prefix) >= 12 else b""
+    return body.replace(secret, prefix + "…".encode() + tail)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
@@ -159,4 +182,6 @@ def _parse(raw: bytes, cls: type[T], meta: ResponseMeta) -> T:
             body=data,
             status_code=meta.status_code,
         )
+    if data.get("error") is not None:  # an error object sent with a 2xx (some gateways do)
+        raise in_band_error(data, request_id=meta.request_id, headers=meta.headers, partial=None)
     return _converter.structure(data, cls, response=meta)

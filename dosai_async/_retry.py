@@ -84,6 +84,7 @@ async def call_with_retries(
     policy: RetryPolicy,
     deadline: Deadline,
     describe: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run ``attempt`` until it succeeds or ``decide`` says stop; re-raise the last error.
 
@@ -108,7 +109,7 @@ async def call_with_retries(
         wait=lambda state: _wait(state, policy),
         stop=lambda state: _stop(state, policy, deadline),
         before_sleep=lambda state: _log_retry(state, policy, describe),
-        sleep=asyncio.sleep,
+        sleep=sleep,  # the transport's: close() cuts a wait short
         reraise=True,
     )
     return await retrying(replay_then_attempt)

@@ -248,8 +248,13 @@ class AsyncStream(Generic[T]):
         if self._acc.all_finished():
             self._done = True
             return
-        if not self._events:
+        if not self._events and self._decoder.data_seen:
             raise _not_an_event_stream(self._prefix, self)
+        if not self._events:  # empty, or keep-alives only: a dropped stream, safe to retry
+            raise APIConnectionError(
+                "The stream ended before its first event (the body was empty or held only "
+                "keep-alive comments)."
+            )
         raise APIConnectionError(
             "The stream was cut off before it finished (no [DONE] and a choice without "
             "finish_reason); the partial result is attached.",

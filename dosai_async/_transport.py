@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import aiohttp
 import attrs
 
-from ._exceptions import APIConnectionError, APITimeoutError
+from ._exceptions import APIConnectionError, APITimeoutError, DosAIError
 
 logger = logging.getLogger("dosai_async")
 
@@ -135,11 +136,26 @@ def translate(
         return APITimeoutError("Timed out waiting for the server to send data.", deadline="read")
     if isinstance(exc, TimeoutError):
         return APITimeoutError(f"The {deadline} deadline elapsed.", deadline=deadline)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        _forget_request_headers(exc)
     where = "while reading the response" if response_started else "before a response arrived"
     detail = str(exc) or type(exc).__name__
     return APIConnectionError(
         f"Connection failed {where}: {detail}", response_started=response_started
     )
+
+
+def _forget_request_headers(exc: aiohttp.ClientResponseError) -> None:
+    """Empty the sent headers that aiohttp keeps on this error (the key is one of them):
+    its ``repr`` prints them, and ours chains it as ``__cause__``."""
+    info = exc.request_info
+    empty = info.headers.copy()
+    empty.clear()
+    # The constructor, not _replace(): RequestInfo was an attrs class before aiohttp 3.11.
+    exc.request_info = aiohttp.RequestInfo(
+        info.url, info.method, type(info.headers)(empty), info.real_url
+    )
+    exc.args = (exc.request_info, exc.history)
 
 
 class Transport:
@@ -157,6 +173,10 @@ class Transport:
         self._keepalive_timeout = keepalive_timeout
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        # Responses not yet garbage: close() fails the ones still being read (see there).
+        self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
 
     async def fetch(self, request: HTTPRequest, limits: AttemptTimeout) -> HTTPResponse:
         """Send a request and read the whole response within ``limits``.
@@ -184,23 +204,44 @@ class Transport:
                 response = await self._send(request, limits)
         return StreamingResponse(response.status, response.headers, response=response)
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait before a retry; ``close()`` ends the wait at once (the retry then fails)."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        self._sleepers.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._sleepers.discard(waiter)
+
     async def _send(
         self, request: HTTPRequest, limits: AttemptTimeout, total: float | None = None
     ) -> aiohttp.ClientResponse:
         session = self._session_for_running_loop()
-        return await session.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            data=request.body,
-            timeout=aiohttp.ClientTimeout(
-                total=total, sock_connect=limits.connect, sock_read=limits.read
-            ),
-            # An API never redirects; following one could carry the key to another host.
-            allow_redirects=False,
-        )
+        try:
+            response = await session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=aiohttp.ClientTimeout(
+                    total=total, sock_connect=limits.connect, sock_read=limits.read
+                ),
+                # An API never redirects; following one could carry the key to another host.
+                allow_redirects=False,
+            )
+        except _TRANSPORT_ERRORS:
+            if self._closed:  # close() cut the connection under this request
+                raise _closed_error() from None
+            raise
+        self._live.add(response)
+        return response
 
     def _session_for_running_loop(self) -> aiohttp.ClientSession:
+        if self._closed:  # e.g. a retry of a call that was in flight when close() ran
+            raise _closed_error()
         if self._borrowed is not None:
             return self._borrowed
         loop = asyncio.get_running_loop()
@@ -230,7 +271,19 @@ class Transport:
         _drop_session(session)
 
     async def close(self) -> None:
-        """Close the owned session (a borrowed one is left to its owner)."""
+        """Close the owned session (a borrowed one is left to its owner).
+
+        Calls still in flight fail at once with ``DosAIError`` and are not retried: aiohttp
+        closes their connections without waking a reader that waits on them, so a stream
+        would otherwise hang until a deadline, or see a bare ``RuntimeError``.
+        """
+        self._closed = True
+        if self._loop in (None, asyncio.get_running_loop()):  # else nothing waits any more
+            for response in list(self._live):
+                response.content.set_exception(_closed_error())
+                response.close()
+            for waiter in self._sleepers:
+                _wake(waiter)
         session, loop = self._session, self._loop
         self._session = self._loop = None
         if session is None or session.closed:
@@ -239,6 +292,15 @@ class Transport:
             await session.close()
         else:
             _drop_session(session)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _closed_error() -> DosAIError:
+    return DosAIError("The AsyncDosAI client was closed while this call was in flight.")
 
 
 def _drop_session(session: aiohttp.ClientSession) -> None:
