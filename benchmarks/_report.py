@@ -1,0 +1,287 @@
+"""Results -> Markdown: medians (min-max) over repetitions, and ratios to the floor.
+
+A ratio is always taken within one repetition (client figure / floor figure of the same
+repetition, measured minutes apart at most), and only then summarised over repetitions: the
+machine is shared, so absolute figures drift while ratios hold.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from _clients import LABELS
+
+Record = dict[str, Any]
+
+FLOOR = "floor"
+TIMES = "\u00d7"  # the multiplication sign of ratios
+DASH = "\u2013"  # the en dash of min-max ranges
+
+ROW_LABELS: dict[str, str] = {
+    **LABELS,
+    "dosai-batch": "dosai-async `chat.completions.batch()`",
+    "dosai-gather": "dosai-async `create()` + gather + semaphore",
+    "floor-gather": "raw aiohttp + orjson, gather + semaphore (baseline)",
+    "import-floor": "`import aiohttp, orjson` (what the raw clients import)",
+    "import-dosai": "`import dosai_async`",
+    "import-openai": "`import openai`",
+}
+
+
+class Metric(NamedTuple):
+    key: str
+    header: str
+    ratio: bool = True  # also show the ratio to the floor
+
+
+TABLES: dict[str, tuple[str, list[Metric]]] = {
+    "S1": (
+        "S1: non-streaming requests, closed loop at fixed concurrency",
+        [
+            Metric("rps", "req/s"),
+            Metric("p50_ms", "p50 ms"),
+            Metric("p99_ms", "p99 ms"),
+            Metric("cpu_us_per_request", "client CPU µs/req"),
+        ],
+    ),
+    "S2": (
+        "S2: one stream of {chunks:,} chunks, as fast as the client reads",
+        [
+            Metric("chunks_per_s", "chunks/s"),
+            Metric("cpu_ms_per_1000", "client CPU ms per 1,000 chunks (= µs/chunk)"),
+        ],
+    ),
+    "S3": (
+        "S3: {streams:,} concurrent streams, one chunk every {interval_ms:g} ms for {ideal:g} s",
+        [
+            Metric("wall_s", "wall s"),
+            Metric("wall_vs_ideal", "wall / ideal", ratio=False),
+            Metric("rss_peak_mb", "peak RSS MB"),
+            Metric("rss_growth_mb", "RSS growth MB"),
+            Metric("cpu_pct", "client CPU %"),
+        ],
+    ),
+    "S4": (
+        "S4: time from the call to the first parsed content delta ({requests} sequential)",
+        [Metric("p50_us", "p50 µs"), Metric("p99_us", "p99 µs")],
+    ),
+    "S5": (
+        "S5: {requests:,}-request batch at concurrency {concurrency}",
+        [Metric("rps", "req/s"), Metric("cpu_us_per_request", "client CPU µs/req")],
+    ),
+    "import": (
+        "Import time: `python -X importtime`, cumulative, fresh process each run",
+        [Metric("ms", "ms")],
+    ),
+}
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+
+def _number(value: float) -> str:
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
+def spread(values: list[float], prefix: str = "") -> str:
+    """``median (min-max)``, or just the value when there is one repetition."""
+    if not values:
+        return "n/a"
+    median = prefix + _number(statistics.median(values))
+    if len(values) == 1:
+        return median
+    return f"{median} ({_number(min(values))}{DASH}{_number(max(values))})"
+
+
+# -- grouping --------------------------------------------------------------------------------
+
+
+def _rows(records: Iterable[Record], scenario: str, case: str) -> dict[str, dict[int, Record]]:
+    """``{row: {rep: record}}`` for one scenario case, rows in first-seen order."""
+    rows: dict[str, dict[int, Record]] = {}
+    for record in records:
+        if record["scenario"] == scenario and record["case"] == case:
+            rows.setdefault(record["row"], {})[record["rep"]] = record
+    return rows
+
+
+def ratios(
+    records: list[Record], scenario: str, case: str, row: str, metric: str, base: str
+) -> list[float]:
+    """``row``'s ``metric`` over ``base``'s, per repetition where both were measured."""
+    rows = _rows(records, scenario, case)
+    mine, theirs = rows.get(row, {}), rows.get(base, {})
+    return [
+        mine[rep]["metrics"][metric] / theirs[rep]["metrics"][metric]
+        for rep in sorted(mine.keys() & theirs.keys())
+        if theirs[rep]["metrics"][metric]
+    ]
+
+
+def _values(rows: dict[str, dict[int, Record]], row: str, metric: str) -> list[float]:
+    return [float(record["metrics"][metric]) for _, record in sorted(rows[row].items())]
+
+
+def _cases(records: list[Record], scenario: str) -> list[str]:
+    return list(dict.fromkeys(r["case"] for r in records if r["scenario"] == scenario))
+
+
+def _base_row(rows: dict[str, dict[int, Record]]) -> str:
+    return next(row for row in rows if row.startswith(FLOOR) or row == "import-floor")
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+def scenario_table(records: list[Record], scenario: str, params: dict[str, Any]) -> list[str]:
+    """The Markdown lines of one scenario's table (all its cases)."""
+    title, metrics = TABLES[scenario]
+    cases = _cases(records, scenario)
+    if not cases:
+        return []
+    multi = len(cases) > 1
+    header = ["client"] + (["case"] if multi else [])
+    for metric in metrics:
+        header.append(metric.header)
+        if metric.ratio:
+            header.append(f"{TIMES} floor")
+    with_server = any("server_cpu_pct" in r for r in records if r["scenario"] == scenario)
+    if with_server:
+        header.append("server CPU % (median)")
+    lines = [f"### {title.format(**params)}", "", _line(header), _line(["---"] * len(header))]
+    for case in cases:
+        rows = _rows(records, scenario, case)
+        base = _base_row(rows)
+        for row in rows:
+            cells = [ROW_LABELS.get(row, row)] + ([case] if multi else [])
+            for metric in metrics:
+                cells.append(spread(_values(rows, row, metric.key)))
+                if metric.ratio and row == base:
+                    cells.append(f"{TIMES}1")
+                elif metric.ratio:
+                    found = ratios(records, scenario, case, row, metric.key, base)
+                    cells.append(spread(found, TIMES))
+            if with_server:
+                server = [r.get("server_cpu_pct", 0.0) for r in rows[row].values()]
+                cells.append(f"{statistics.median(server):.0f}")
+            lines.append(_line(cells))
+    return [*lines, ""]
+
+
+def _line(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+
+class Target(NamedTuple):
+    label: str
+    scenario: str
+    case: str
+    row: str
+    metric: str
+    base: str
+    limit: float
+    at_least: bool  # True: ratio >= limit is met; False: ratio <= limit is met
+
+
+def targets(s1_case: str) -> list[Target]:
+    """The issue's targets for this SDK, as ratios measured by this suite."""
+    return [
+        Target("S1 req/s at c=256 vs floor", "S1", s1_case, "dosai", "rps", FLOOR, 0.8, True),
+        Target("S1 req/s at c=256 vs default openai", "S1", s1_case, "dosai", "rps", "openai",
+               5.0, True),
+        Target("S2 client CPU per chunk vs floor", "S2", "", "dosai", "cpu_ms_per_1000", FLOOR,
+               2.5, False),
+        Target("S3 wall vs ideal", "S3", "", "dosai", "wall_vs_ideal", "", 1.05, False),
+        Target("S3 RSS growth vs raw aiohttp (floor)", "S3", "", "dosai", "rss_growth_mb", FLOOR,
+               1.5, False),
+        Target("S4 p50 first delta vs floor", "S4", "", "dosai", "p50_us", FLOOR, 1.2, False),
+        Target("S5 batch req/s vs raw baseline", "S5", "", "dosai-batch", "rps", "floor-gather",
+               0.8, True),
+        Target("import time vs `import openai`", "import", "", "import-dosai", "ms",
+               "import-openai", 0.5, False),
+    ]  # fmt: skip
+
+
+def target_table(records: list[Record], s1_case: str) -> list[str]:
+    """Each target with the measured median ratio (min-max) and whether it is met."""
+    lines = [
+        "### Targets (this SDK, medians of per-repetition ratios)",
+        "",
+        "| target | limit | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for target in targets(s1_case):
+        if target.base:
+            found = ratios(
+                records, target.scenario, target.case, target.row, target.metric, target.base
+            )
+        else:
+            rows = _rows(records, target.scenario, target.case)
+            found = _values(rows, target.row, target.metric) if target.row in rows else []
+        if not found:
+            continue
+        median = statistics.median(found)
+        met = median >= target.limit if target.at_least else median <= target.limit
+        sign = "≥" if target.at_least else "≤"
+        lines.append(
+            f"| {target.label} | {sign} {TIMES}{target.limit:g} | {spread(found, TIMES)} "
+            f"| {'yes' if met else '**no**'} |"
+        )
+    return [*lines, ""]
+
+
+# -- the whole document ----------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The Markdown document of one run: header, machine, one table per scenario, targets."""
+    meta, config, records = results["meta"], results["config"], results["runs"]
+    lines = [
+        f"## Benchmark results, {meta['date']}",
+        "",
+        f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gb']:.0f} GB; "
+        f"{meta['platform']}",
+        f"- Python {meta['python']}; " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
+        f"- dosai-async checkout: {meta['commit']}",
+        f"- Load average (1 min) at start {meta['load_start']:.2f}, at end {meta['load_end']:.2f}"
+        f"; server: {config['server_procs']} process(es) on the same cores as the client; "
+        f"the run took {meta['seconds']:.0f} s",
+        f"- {config['repeat']} repetition(s) (S3: {config['s3_repeat']}), clients interleaved "
+        f"with the order rotated each repetition; cells are median (min{DASH}max); "
+        f"`{TIMES} floor` is the ratio to raw aiohttp + orjson in the same repetition",
+    ]
+    if config["quick"]:
+        lines.append("- **--quick**: reduced sizes, a smoke test; not the suite's figures")
+    lines.append("")
+    params = _table_params(config)
+    for scenario in TABLES:
+        lines += scenario_table(records, scenario, params.get(scenario, {}))
+    s1_case = f"c={max(config['s1_concurrency'])}"
+    lines += target_table(records, s1_case)
+    if results.get("notes"):
+        lines += ["Not measured:", "", *(f"- {note}" for note in results["notes"]), ""]
+    return "\n".join(lines)
+
+
+def _table_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        "S2": {"chunks": config["s2_chunks"]},
+        "S3": {
+            "streams": config["s3_streams"],
+            "interval_ms": config["s3_interval"] * 1e3,
+            "ideal": config["s3_chunks"] * config["s3_interval"],
+        },
+        "S4": {"requests": config["s4_requests"]},
+        "S5": {"requests": config["s5_requests"], "concurrency": config["s5_concurrency"]},
+    }
