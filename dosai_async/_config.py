@@ -34,7 +34,8 @@ class Timeout:
     """Deadlines of one call, in seconds; ``None`` means no limit for that phase.
 
     - ``connect``: to open a connection (DNS, TCP and TLS included).
-    - ``read``: the longest wait for any bytes of a response.
+    - ``read``: the longest wait for any bytes of a response. Off by default: aiohttp
+      re-arms a timer on every packet for it, and ``total`` already bounds the call.
     - ``total``: the whole call, retries and the waits between them included. A service that
       says ``timeout=10`` gets an answer or an ``APITimeoutError`` within 10 s.
     - ``first_token``: streams only; from sending the request to the first data event.
@@ -44,7 +45,7 @@ class Timeout:
     """
 
     connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
-    read: float | None = attrs.field(default=300.0, validator=_positive_or_none)
+    read: float | None = attrs.field(default=None, validator=_positive_or_none)
     total: float | None = attrs.field(default=600.0, validator=_positive_or_none)
     first_token: float | None = attrs.field(default=None, validator=_positive_or_none)
     idle: float | None = attrs.field(default=None, validator=_positive_or_none)

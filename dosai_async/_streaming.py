@@ -20,7 +20,6 @@ Rules (DESIGN.md, "Streaming"):
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +33,6 @@ from ._config import Timeout
 from ._exceptions import (
     APIConnectionError,
     APIStreamError,
-    APITimeoutError,
     DosAIError,
     ResponseValidationError,
     in_band_error,
@@ -42,6 +40,7 @@ from ._exceptions import (
 from ._retry import Deadline
 from ._sse import ServerSentEvent, SSEDecoder
 from ._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+from ._watchdog import ReadWatchdog
 
 T = TypeVar("T")
 
@@ -101,6 +100,7 @@ class AsyncStream(Generic[T]):
         self._closed = False
         # An error found in the same read as earlier chunks waits until they are consumed.
         self._error: DosAIError | None = None
+        self._watchdog = ReadWatchdog(self._read_limit)
 
     # -- public surface --------------------------------------------------------------
 
@@ -188,14 +188,7 @@ class AsyncStream(Generic[T]):
             raise
 
     async def _read(self) -> bytes | None:
-        limit, name = self._read_limit()
-        try:
-            if limit is None:
-                return await anext(self._body, None)
-            async with asyncio.timeout(limit):
-                return await anext(self._body, None)
-        except TimeoutError:
-            raise APITimeoutError(f"The stream's {name} deadline elapsed.", deadline=name) from None
+        return await self._watchdog.read(self._body)
 
     def _read_limit(self) -> tuple[float | None, str]:
         timeout, now = self._timeout, time.monotonic()
@@ -241,6 +234,7 @@ class AsyncStream(Generic[T]):
         self._last_event_at = now
         if self._acc.add(chunk) and self._first_content_at is None:
             self._first_content_at = now
+            self._watchdog.arm()  # first_token gives way to idle, which may come sooner
         self._pending.append(chunk)
 
     def _on_end(self) -> None:
@@ -278,6 +272,7 @@ class AsyncStream(Generic[T]):
     def _release(self) -> None:
         if not self._closed:
             self._closed = True
+            self._watchdog.cancel()
             self._close()
 
 

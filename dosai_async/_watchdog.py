@@ -1,0 +1,96 @@
+"""A moving read deadline enforced by one lazily re-armed timer.
+
+Why: a stream has deadlines that move (``idle`` restarts with every data event) and reads
+that are many and short. One ``asyncio.timeout`` per read costs a timer handle, a heap push
+and a cancellation per chunk, and with 1,000 concurrent streams those dominate the CPU.
+
+Plan: one ``call_later`` handle. When it fires it asks ``limit()`` how much time is really
+left: if the deadline moved (data arrived meanwhile), it re-arms for the rest and costs
+nothing more; if the deadline has passed while a read is waiting, it cancels that read
+the way ``asyncio.timeout`` does (task cancel, then ``uncancel`` to tell our cancel from
+anyone else's) and the read raises ``APITimeoutError`` naming the deadline.
+
+A deadline that passes while nobody is reading (the consumer was busy) does not fail the
+stream by itself: like a per-read timeout, the next read fails only if it has to wait.
+That rare read runs under a plain ``asyncio.timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from ._exceptions import APITimeoutError
+
+#: Seconds left until the nearest deadline (``None``: no deadline), and its name.
+Limit = Callable[[], tuple[float | None, str]]
+
+
+class ReadWatchdog:
+    """Bounds reads of one body by ``limit()``; see the module docstring."""
+
+    __slots__ = ("_expired", "_limit", "_loop", "_overdue", "_reader", "_timer")
+
+    def __init__(self, limit: Limit) -> None:
+        self._limit = limit
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._reader: asyncio.Task[object] | None = None
+        self._expired: str | None = None
+        self._overdue = False
+        self.arm()
+
+    def arm(self) -> None:
+        """Re-read the deadline now; call it when the deadline may have moved earlier."""
+        self.cancel()
+        left, _ = self._limit()
+        if left is not None:
+            self._timer = self._loop.call_later(left, self._on_timer)
+
+    def cancel(self) -> None:
+        """Stop watching (the body is closed)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def read(self, body: AsyncIterator[bytes]) -> bytes | None:
+        """The next piece of ``body`` (``None`` at its end), within the deadline."""
+        if self._overdue:
+            return await self._read_overdue(body)
+        reader = self._reader = asyncio.current_task()
+        try:
+            return await anext(body, None)
+        except asyncio.CancelledError:
+            if self._expired is None or reader is None or reader.uncancel() > 0:
+                raise  # somebody else cancelled this task too: theirs wins
+            raise _timeout(self._expired) from None
+        finally:
+            self._reader = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        left, name = self._limit()
+        if left is None:
+            return
+        if left > 0:  # the deadline moved while we slept: sleep the rest of it
+            self._timer = self._loop.call_later(left, self._on_timer)
+        elif self._reader is not None:  # suspended in read(): the cancel lands there
+            self._expired = name
+            self._reader.cancel()
+        else:
+            self._overdue = True
+
+    async def _read_overdue(self, body: AsyncIterator[bytes]) -> bytes | None:
+        self._overdue = False
+        left, name = self._limit()
+        try:
+            async with asyncio.timeout(left):
+                data = await anext(body, None)
+        except TimeoutError:
+            raise _timeout(name) from None
+        self.arm()
+        return data
+
+
+def _timeout(name: str) -> APITimeoutError:
+    return APITimeoutError(f"The stream's {name} deadline elapsed.", deadline=name)
