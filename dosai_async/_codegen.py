@@ -123,21 +123,74 @@ def make_fast_structure(cls: type, hook_for: HookFor, local: frozenset[str]) -> 
     builder.lines.append("    if o.__class__ is not dict:")
     builder.lines.append("        raise TypeError('expected a JSON object')")
     builder.lines.append("    get = o.get")
-    args: list[str] = []
-    in_order = True  # positional arguments (the cheaper call) while they line up with __init__
-    for field in attrs.fields(cls):
-        if not field.init:
-            continue
-        if field.name in local:
-            in_order = False
-            continue
-        name = builder.field(field, hints.get(field.name, field.type))
-        in_order = in_order and not field.kw_only
-        args.append(name if in_order else f"{field.alias or field.name}={name}")
-    builder.lines.append(f"    obj = __cls({', '.join(args)})")
+    slots = _slot_setters(cls)
+    fields = [f for f in attrs.fields(cls) if f.init and f.name not in local]
+    names = [builder.field(f, hints.get(f.name, f.type)) for f in fields]
+    if slots is None:
+        builder.lines.append(f"    obj = __cls({_init_arguments(cls, fields, names)})")
+    else:
+        read = {f.name: n for f, n in zip(fields, names, strict=True)}
+        _construct_by_slots(builder, cls, slots, read)
     _collect_extra(builder, cls, local)
     builder.lines.append("    return obj")
     return _compile(cls, builder)
+
+
+def _init_arguments(cls: type, fields: list[attrs.Attribute[Any]], names: list[str]) -> str:
+    """Positional arguments (the cheaper call) while they line up with ``__init__``."""
+    wanted = [f for f in attrs.fields(cls) if f.init]
+    args, in_order = [], True
+    for position, (field, name) in enumerate(zip(fields, names, strict=True)):
+        in_order = in_order and not field.kw_only and wanted[position] is field
+        args.append(name if in_order else f"{field.alias or field.name}={name}")
+    return ", ".join(args)
+
+
+def _slot_setters(cls: type) -> dict[str, Any] | None:
+    """Each field's slot setter, when building without ``__init__`` is safe, else None.
+
+    Safe means: one of this package's own models (we know their ``__init__`` only stores
+    values), slotted, with no validators, converters or init hooks. Setting slots
+    directly costs a third of a frozen ``__init__``, which stores every field through
+    ``object.__setattr__``; the instance is as frozen as ever once it is returned.
+    """
+    if not cls.__module__.startswith("dosai_async."):
+        return None
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        return None
+    setters: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.validator is not None or field.converter is not None:
+            return None
+        slot = next((k.__dict__[field.name] for k in cls.__mro__ if field.name in k.__dict__), None)
+        if not isinstance(slot, types.MemberDescriptorType):
+            return None
+        setters[field.name] = slot.__set__
+    return setters
+
+
+def _construct_by_slots(
+    builder: _Builder,
+    cls: type,
+    setters: dict[str, Any],
+    read: dict[str, str],
+) -> None:
+    builder.globs["__new"] = object.__new__
+    builder.lines.append("    obj = __new(__cls)")
+    for field in attrs.fields(cls):
+        builder.globs[f"s_{field.name}"] = setters[field.name]
+        value = read.get(field.name) or _default_expression(builder, field)
+        builder.lines.append(f"    s_{field.name}(obj, {value})")
+
+
+def _default_expression(builder: _Builder, field: attrs.Attribute[Any]) -> str:
+    """The default of a field that is not read from the payload (ours, or init=False)."""
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        builder.globs[f"d_{field.name}"] = default.factory  # type: ignore[union-attr]
+        return f"d_{field.name}()"
+    builder.globs[f"d_{field.name}"] = default
+    return f"d_{field.name}"
 
 
 def _collect_extra(builder: _Builder, cls: type, local: frozenset[str]) -> None:

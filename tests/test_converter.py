@@ -159,3 +159,16 @@ def test_to_dict_is_the_inverse_of_parsing() -> None:
     assert plain["choices"][0]["delta"] == {"content": "a"}
     with pytest.raises(TypeError, match="to_dict"):
         d.to_dict({"not": "a model"})
+
+
+def test_models_built_by_generated_hooks_stay_frozen() -> None:
+    """Objects built slot by slot are as frozen, and equal to, those built by __init__."""
+    payload = {"id": "c", "choices": [{"index": 0, "delta": {"content": "a"}}]}
+    chunk = _converter.structure(payload, d.ChatCompletionChunk)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        chunk.id = "other"  # type: ignore[misc]
+    expected = d.ChatCompletionChunk(
+        id="c", choices=[d.ChunkChoice(index=0, delta=d.ChoiceDelta(content="a"))]
+    )
+    assert chunk == expected
+    assert chunk.extra is expected.extra
