@@ -12,8 +12,9 @@ Rules, shared by every OpenAI-compatible server we have recordings of:
 - ``finish_reason`` is the last non-null value; ``usage`` the last non-null object, on any
   chunk; logprob token lists concatenate in order.
 
-Strings are collected as lists and joined once in ``snapshot()``: appending is O(1) per
-chunk, where ``+=`` on a growing string would copy it every time.
+Strings are collected as pieces and joined in ``snapshot()``: appending is O(1) per chunk,
+where ``+=`` on a growing string would copy it every time; every 64 pieces are folded into
+one block so a long stream does not keep one small string object per delta.
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ class _ChoiceState:
 
     def __init__(self) -> None:
         self.role: str | None = None
-        self.content: list[str] | None = None
-        self.reasoning: list[str] | None = None
-        self.reasoning_content: list[str] | None = None
-        self.refusal: list[str] | None = None
+        self.content: _Text | None = None
+        self.reasoning: _Text | None = None
+        self.reasoning_content: _Text | None = None
+        self.refusal: _Text | None = None
         self.tool_calls: dict[int, _ToolCallState] = {}
         self.finish_reason: str | None = None
         self.logprobs_content: list[ChatCompletionTokenLogprob] | None = None
@@ -146,11 +147,36 @@ class _ChoiceState:
         return ChoiceLogprobs(content=self.logprobs_content, refusal=self.logprobs_refusal)
 
 
-def _append(parts: list[str] | None, text: str) -> list[str]:
-    if parts is None:
-        return [text]
-    parts.append(text)
-    return parts
+# Deltas are folded into one string per this many: a delta is often one short word, and a
+# str object per word (about 56 bytes each) adds up across 1,000 concurrent streams.
+_FOLD = 64
+
+
+class _Text:
+    """A growing string: appends are O(1), and every _FOLD deltas become one block."""
+
+    __slots__ = ("blocks", "tail")
+
+    def __init__(self, first: str) -> None:
+        self.blocks: list[str] = []
+        self.tail = [first]
+
+    def add(self, text: str) -> None:
+        tail = self.tail
+        tail.append(text)
+        if len(tail) == _FOLD:
+            self.blocks.append("".join(tail))
+            tail.clear()
+
+    def value(self) -> str:
+        return "".join(self.blocks) + "".join(self.tail)
+
+
+def _append(text: _Text | None, delta: str) -> _Text:
+    if text is None:
+        return _Text(delta)
+    text.add(delta)
+    return text
 
 
 def _extend(
@@ -162,8 +188,8 @@ def _extend(
     return tokens
 
 
-def _join(parts: list[str] | None) -> str | None:
-    return None if parts is None else "".join(parts)
+def _join(text: _Text | None) -> str | None:
+    return None if text is None else text.value()
 
 
 class ChunkAccumulator:

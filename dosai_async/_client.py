@@ -51,6 +51,7 @@ class AsyncDosAI:
         self.base_url = _resolve_base_url(base_url, allow_insecure_http)
         self.timeout = Timeout().merge(timeout)
         self.retry = _resolve_retry(retry, max_retries)
+        self._defaults = CallOptions(self.timeout, self.retry)
         self._transport = Transport(session=http_session, max_connections=max_connections)
         self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
         self._closed = False
@@ -88,14 +89,20 @@ class AsyncDosAI:
         return self._shared
 
     def _call_options(self, params: Mapping[str, Any]) -> CallOptions:
-        if not params.keys() & {"timeout", "max_retries", "retry", "extra_headers"}:
-            return CallOptions(self.timeout, self.retry)  # the common case, kept cheap
+        if _OVERRIDES.isdisjoint(params):  # the common case: the client's own settings
+            defaults = self._defaults
+            if defaults.timeout is not self.timeout or defaults.retry is not self.retry:
+                defaults = self._defaults = CallOptions(self.timeout, self.retry)
+            return defaults
         retry = params.get("retry") or self.retry
         if params.get("max_retries") is not None:
             retry = _resolve_retry(retry, params["max_retries"])
         return CallOptions(
             self.timeout.merge(params.get("timeout")), retry, params.get("extra_headers")
         )
+
+
+_OVERRIDES = frozenset({"timeout", "max_retries", "retry", "extra_headers"})
 
 
 def _resolve_api_key(api_key: str | None) -> str:

@@ -14,6 +14,7 @@ Plan:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -173,26 +174,42 @@ _fast = _configure(make_converter(), detailed=False)
 _detailed = _configure(make_converter(), detailed=True)
 
 
+_structurers: dict[type, Callable[[Any], Any]] = {}
+
+
 def structurer(cls: type[T]) -> Callable[[Any], T]:
     """A function that structures parsed JSON into ``cls``, raising ``ResponseValidationError``.
 
-    Looked up once per class, so hot loops call the generated hook directly.
+    Built once per class (cached), so hot loops call the generated hook with no lookup.
     """
+    function = _structurers.get(cls)
+    if function is None:
+        function = _structurers[cls] = _make_structurer(cls)
+    return function
+
+
+def _make_structurer(cls: type[T]) -> Callable[[Any], T]:
     hook = _fast.get_structure_hook(cls)
+    fast: Callable[[Any], T] = getattr(hook, "fast", None) or (lambda data: hook(data, cls))
 
     def structure(data: Any) -> T:
         try:
-            return hook(data, cls)  # type: ignore[no-any-return]
+            return fast(data)
         except Exception as exc:
             raise _validation_error(data, cls, exc) from None
 
     return structure
 
 
+@functools.cache
+def _has_response_field(cls: type) -> bool:
+    return attrs.has(cls) and "response" in attrs.fields_dict(cls)
+
+
 def structure(data: Any, cls: type[T], response: ResponseMeta | None = None) -> T:
     """Structure parsed JSON into ``cls`` (see ``structurer``), attaching ``response``."""
     obj = structurer(cls)(data)
-    if response is not None and "response" in attrs.fields_dict(cls):  # type: ignore[arg-type]
+    if response is not None and _has_response_field(cls):  # type: ignore[arg-type]
         # Part of construction: the object has not escaped yet. evolve() would re-run
         # __init__ for every field just to set this one.
         object.__setattr__(obj, "response", response)

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -87,7 +86,7 @@ def _state(decoder: SSEDecoder) -> tuple[object, ...]:
 def _check_vector(vector: dict[str, Any], chunks: Iterable[bytes]) -> None:
     """Compare the events and final state with what the vector expects."""
     decoder, events = _decode(chunks)
-    assert [attrs.asdict(event) for event in events] == vector["expected_events"]
+    assert [event._asdict() for event in events] == vector["expected_events"]
     final_state = {
         "last_event_id_buffer": decoder.last_event_id_buffer,
         "reconnection_time": decoder.reconnection_time,
