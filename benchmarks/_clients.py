@@ -119,10 +119,44 @@ class RawAiohttp:
         await self._session.close()
 
 
-_OPENAI_MESSAGES: Any = MESSAGES  # plain dicts, as in every OpenAI example
+class _OpenAIShaped:
+    """The calls shared by every client with the OpenAI SDK's shape: the same code runs
+    against ``openai.AsyncOpenAI`` and ``AsyncDosAI`` (moving between them is a rename)."""
+
+    client: Any
+
+    async def complete(self) -> None:
+        completion = await self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        completion.choices[0].message.content  # noqa: B018 - touch what a caller reads
+
+    async def stream(self, chunks: int, interval: float = 0.0) -> int:
+        count = 0
+        stream = await self._open_stream(chunks, interval)
+        async with stream:
+            async for _chunk in stream:
+                count += 1
+        return count
+
+    async def first_delta(self) -> float:
+        started = time.perf_counter()
+        first = 0.0
+        stream = await self._open_stream(1, 0.0)
+        async with stream:
+            async for chunk in stream:
+                if not first and chunk.choices and chunk.choices[0].delta.content:
+                    first = time.perf_counter() - started
+        return first
+
+    async def _open_stream(self, chunks: int, interval: float) -> Any:
+        return await self.client.chat.completions.create(
+            model=MODEL, messages=MESSAGES, stream=True, extra_body=_stream_params(chunks, interval)
+        )
+
+    async def aclose(self) -> None:
+        await self.client.close()
 
 
-class OpenAISDK:
+class OpenAISDK(_OpenAIShaped):
     """``openai.AsyncOpenAI``, with its default (httpx) or its aiohttp transport."""
 
     def __init__(self, base_url: str, *, aiohttp_transport: bool) -> None:
@@ -133,87 +167,14 @@ class OpenAISDK:
             base_url=base_url, api_key=API_KEY, max_retries=0, http_client=http_client
         )
 
-    async def complete(self) -> None:
-        completion = await self.client.chat.completions.create(
-            model=MODEL,
-            messages=_OPENAI_MESSAGES,
-        )
-        completion.choices[0].message.content  # noqa: B018 - touch what a caller reads
 
-    async def stream(self, chunks: int, interval: float = 0.0) -> int:
-        count = 0
-        stream = await self.client.chat.completions.create(
-            model=MODEL,
-            messages=_OPENAI_MESSAGES,
-            stream=True,
-            extra_body=_stream_params(chunks, interval),
-        )
-        async with stream:
-            async for _chunk in stream:
-                count += 1
-        return count
-
-    async def first_delta(self) -> float:
-        started = time.perf_counter()
-        first = 0.0
-        stream = await self.client.chat.completions.create(
-            model=MODEL,
-            messages=_OPENAI_MESSAGES,
-            stream=True,
-            extra_body=_stream_params(1, 0.0),
-        )
-        async with stream:
-            async for chunk in stream:
-                if not first and chunk.choices and chunk.choices[0].delta.content:
-                    first = time.perf_counter() - started
-        return first
-
-    async def aclose(self) -> None:
-        await self.client.close()
-
-
-class DosAI:
+class DosAI(_OpenAIShaped):
     """This SDK: ``AsyncDosAI`` with its defaults (typed ``ChatCompletionChunk`` objects)."""
 
     def __init__(self, base_url: str) -> None:
         from dosai_async import AsyncDosAI
 
         self.client = AsyncDosAI(api_key=API_KEY, base_url=base_url, max_retries=0)
-
-    async def complete(self) -> None:
-        completion = await self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
-        completion.choices[0].message.content  # noqa: B018 - touch what a caller reads
-
-    async def stream(self, chunks: int, interval: float = 0.0) -> int:
-        count = 0
-        stream = await self.client.chat.completions.create(
-            model=MODEL,
-            messages=MESSAGES,
-            stream=True,
-            extra_body=_stream_params(chunks, interval),
-        )
-        async with stream:
-            async for _chunk in stream:
-                count += 1
-        return count
-
-    async def first_delta(self) -> float:
-        started = time.perf_counter()
-        first = 0.0
-        stream = await self.client.chat.completions.create(
-            model=MODEL,
-            messages=MESSAGES,
-            stream=True,
-            extra_body=_stream_params(1, 0.0),
-        )
-        async with stream:
-            async for chunk in stream:
-                if not first and chunk.choices and chunk.choices[0].delta.content:
-                    first = time.perf_counter() - started
-        return first
-
-    async def aclose(self) -> None:
-        await self.client.close()
 
 
 def _raw_orjson(base_url: str) -> Client:
