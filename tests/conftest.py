@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from dosai_async import AsyncDosAI, RetryPolicy
+from dosai_async.testing import DosAIEmulator
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
@@ -170,3 +171,26 @@ async def client(scripted: tuple[Scripted, str]) -> AsyncIterator[AsyncDosAI]:
 def server(scripted: tuple[Scripted, str]) -> Scripted:
     """The scripted server behind ``client``."""
     return scripted[0]
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[DosAIEmulator]:
+    """A fresh emulator per test."""
+    async with DosAIEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def dos(emu: DosAIEmulator) -> AsyncIterator[AsyncDosAI]:
+    """A client for the emulator."""
+    async with AsyncDosAI(
+        api_key=emu.api_key, base_url=emu.base_url, retry=RetryPolicy.zero_wait()
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[DosAIEmulator]:
+    """An emulator whose rate limit no test reaches."""
+    async with DosAIEmulator(rate_limit=1_000_000_000) as emu:
+        yield emu

@@ -40,13 +40,6 @@ def ask(i: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def emulator() -> AsyncIterator[DosAIEmulator]:
-    """An emulator whose rate limit no test reaches."""
-    async with DosAIEmulator(rate_limit=1_000_000_000) as emu:
-        yield emu
-
-
 @contextlib.asynccontextmanager
 async def client_for(base_url: str, **options: Any) -> AsyncIterator[AsyncDosAI]:
     """A client for a local server."""

@@ -48,13 +48,6 @@ def ok_ids(records: list[dict[str, Any]]) -> Counter[str]:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[DosAIEmulator]:
-    """An emulator whose rate limit no test reaches."""
-    async with DosAIEmulator(rate_limit=1_000_000_000) as emu:
-        yield emu
-
-
-@pytest.fixture
 async def client(emulator: DosAIEmulator) -> AsyncIterator[AsyncDosAI]:
     """A client for the emulator that retries without sleeping."""
     async with AsyncDosAI(

@@ -76,13 +76,6 @@ class Outcome:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[DosAIEmulator]:
-    """A fresh emulator with default settings."""
-    async with DosAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp client session."""
     async with aiohttp.ClientSession() as session:

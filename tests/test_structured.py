@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import attrs
@@ -16,7 +15,6 @@ from dosai_async import (
     ChatCompletion,
     CompletionParams,
     ResponseValidationError,
-    RetryPolicy,
 )
 from dosai_async._normalize import normalize
 from dosai_async._params import ParseParams, ToolRunParams
@@ -81,22 +79,6 @@ class Forecast:
 
 
 # --- fixtures and helpers ----------------------------------------------------------------
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[DosAIEmulator]:
-    """A fresh emulator per test."""
-    async with DosAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def dos(emu: DosAIEmulator) -> AsyncIterator[AsyncDosAI]:
-    """A client for the emulator."""
-    async with AsyncDosAI(
-        api_key=emu.api_key, base_url=emu.base_url, retry=RetryPolicy.zero_wait()
-    ) as client:
-        yield client
 
 
 def answer(content: str | None, finish_reason: str = "stop", **message: Any) -> dict[str, Any]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import attrs
 import pytest
 
-from dosai_async import AsyncDosAI, BadRequestError, RetryPolicy
+from dosai_async import AsyncDosAI, BadRequestError
 from dosai_async._schema import function_spec
 from dosai_async._tools import (
     FunctionToolSpec,
@@ -65,22 +64,6 @@ def nothing() -> str:
 
 
 # --- fixtures and helpers ----------------------------------------------------------------
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[DosAIEmulator]:
-    """A fresh emulator per test."""
-    async with DosAIEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def dos(emu: DosAIEmulator) -> AsyncIterator[AsyncDosAI]:
-    """A client for the emulator."""
-    async with AsyncDosAI(
-        api_key=emu.api_key, base_url=emu.base_url, retry=RetryPolicy.zero_wait()
-    ) as client:
-        yield client
 
 
 def call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
