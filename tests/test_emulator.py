@@ -110,15 +110,6 @@ async def test_base_url_is_an_ephemeral_port_ending_in_v1(emu: DosAIEmulator) ->
     assert emu.api_key == "dos_sk_emulator"
 
 
-async def test_start_and_close_take_milliseconds() -> None:
-    """Ten start/close cycles fit in well under a second (each is a few ms)."""
-    began = time.perf_counter()
-    for _ in range(10):
-        async with DosAIEmulator():
-            pass
-    assert time.perf_counter() - began < 1.0
-
-
 async def test_close_resets_a_stalled_request_promptly(http: aiohttp.ClientSession) -> None:
     """close() does not wait for a 30 s stall; the client sees the connection drop."""
     emu = await DosAIEmulator().start()
@@ -127,7 +118,7 @@ async def test_close_resets_a_stalled_request_promptly(http: aiohttp.ClientSessi
     await emu.wait_for_requests(1)
     began = time.perf_counter()
     await emu.close()
-    assert time.perf_counter() - began < 0.5
+    assert time.perf_counter() - began < 5  # not the 30 s stall
     with pytest.raises(aiohttp.ClientError):
         await request
 
@@ -761,7 +752,7 @@ async def test_models_carry_dos_context_length_and_pricing() -> None:
 
 async def test_status_fault_answers_without_generation_delay() -> None:
     """A queued status fault is sent at once, not after the reply's simulated latency."""
-    async with DosAIEmulator(ttft=0.5, token_interval=0.05) as emu:
+    async with DosAIEmulator(ttft=3, token_interval=0.05) as emu:
         emu.enqueue(Fault.status(429, retry_after=1))
         async with aiohttp.ClientSession() as session:
             started = time.monotonic()
@@ -771,4 +762,4 @@ async def test_status_fault_answers_without_generation_delay() -> None:
                 headers={"Authorization": f"Bearer {emu.api_key}"},
             ) as response:
                 assert response.status == 429
-    assert time.monotonic() - started < 0.4
+    assert time.monotonic() - started < 2  # a reply would take 3 s and more

@@ -133,7 +133,7 @@ async def test_wait_that_overruns_the_deadline_is_not_started(
         started = time.monotonic()
         with pytest.raises(d.RateLimitError) as info:
             await client.chat.completions.create(messages=MESSAGES)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5  # not the 30 s Retry-After
     assert info.value.retry_after == 30.0
     assert len(server.requests) == 1
 
@@ -152,7 +152,7 @@ async def test_total_deadline_bounds_all_attempts(scripted: tuple[Scripted, str]
         with pytest.raises(d.APITimeoutError) as info:
             await client.chat.completions.create(messages=MESSAGES, timeout=0.5)
     assert info.value.deadline == "total"
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 3  # not 5 attempts of a 5 s stall
 
 
 async def test_read_timeout_is_retried_within_total(scripted: tuple[Scripted, str]) -> None:

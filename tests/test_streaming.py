@@ -228,7 +228,7 @@ async def test_first_token_deadline(serve: Serve) -> None:
                 messages=MESSAGES, stream=True, timeout=Timeout(first_token=0.3), max_retries=0
             )
     assert info.value.deadline == "first_token"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2  # well before the keep-alives run out
 
 
 async def test_idle_deadline_ignores_keep_alive_comments(serve: Serve) -> None:
@@ -242,7 +242,7 @@ async def test_idle_deadline_ignores_keep_alive_comments(serve: Serve) -> None:
         with pytest.raises(d.APITimeoutError) as info:
             await stream.final()
     assert info.value.deadline == "idle"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2  # well before the keep-alives run out
     assert info.value.partial.choices[0].message.content == "a"  # type: ignore[attr-defined]
 
 

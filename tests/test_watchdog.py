@@ -52,7 +52,7 @@ async def test_a_stalled_read_times_out_with_the_deadline_name() -> None:
     with pytest.raises(d.APITimeoutError) as info:
         await watchdog.read(paced(5, 1))
     assert info.value.deadline == "idle"
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 3  # not the 5 s stall
 
 
 async def test_deadline_passed_while_busy_fails_only_a_read_that_waits() -> None:
