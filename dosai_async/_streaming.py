@@ -207,12 +207,13 @@ class AsyncStream(Generic[T]):
     def _on_bytes(self, data: bytes) -> None:
         if not self._events and len(self._prefix) < _NON_SSE_PREFIX:
             self._prefix += data[:_NON_SSE_PREFIX]
+        now = time.monotonic()  # events of one read arrived together: one clock read
         for event in self._decoder.feed(data):
-            self._on_event(event)
+            self._on_event(event, now)
             if self._done:
                 return
 
-    def _on_event(self, event: ServerSentEvent) -> None:
+    def _on_event(self, event: ServerSentEvent, now: float) -> None:
         self._events += 1
         data = event.data
         if event.event == "error":
@@ -222,13 +223,15 @@ class AsyncStream(Generic[T]):
         if data == "[DONE]":
             self._done = True
             return
-        payload = _loads_event(data)
+        try:
+            payload = _converter.loads(data)
+        except _converter.JSONDecodeError:
+            raise _not_json(data) from None
         if type(payload) is dict and payload.get("error") is not None:
             raise self._in_band(payload)
-        self._on_chunk(_structure_chunk(payload))
+        self._on_chunk(_structure_chunk(payload), now)
 
-    def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
-        now = time.monotonic()
+    def _on_chunk(self, chunk: ChatCompletionChunk, now: float) -> None:
         gap = now - self._last_event_at
         if gap > self._max_gap and self._first_content_at is not None:
             self._max_gap = gap
@@ -312,13 +315,8 @@ class AsyncStreamManager(Generic[T]):
             await self._stream.close()
 
 
-def _loads_event(data: str) -> Any:
-    try:
-        return _converter.loads(data)
-    except _converter.JSONDecodeError:
-        raise ResponseValidationError(
-            f"a stream event is not valid JSON: {data[:200]!r}", body=data
-        ) from None
+def _not_json(data: str) -> ResponseValidationError:
+    return ResponseValidationError(f"a stream event is not valid JSON: {data[:200]!r}", body=data)
 
 
 def _loads_or_text(data: str) -> object:
