@@ -37,6 +37,13 @@ _PRIMITIVE_CLASSES: Mapping[type, str] = {
     float: "(float, int)",
     bool: "(bool,)",
 }
+# The generated check that a JSON value has the wrong class (identity where one will do).
+_PRIMITIVE_TESTS: Mapping[type, str] = {
+    str: "is not str",
+    int: "is not int",
+    float: "not in (float, int)",
+    bool: "is not bool",
+}
 _MISSING = object()
 
 
@@ -84,7 +91,7 @@ class _Builder:
     def _convert(self, key: str, name: str, tp: Any, optional: bool) -> list[str]:
         guard = f"{name} is not None and " if optional else ""
         if tp in _PRIMITIVE_CLASSES:
-            test = f"if {guard}{name}.__class__ not in {_PRIMITIVE_CLASSES[tp]}:"
+            test = f"if {guard}{name}.__class__ {_PRIMITIVE_TESTS[tp]}:"
             return [test, f"    raise TypeError({key!r})"]
         if get_origin(tp) is list and attrs.has(get_args(tp)[0]):
             self.globs[f"h_{key}"] = self._hook(get_args(tp)[0])
