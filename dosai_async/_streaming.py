@@ -51,7 +51,13 @@ _structure_chunk = _converter.structurer(ChatCompletionChunk)
 
 @attrs.frozen
 class StreamStats:
-    """Live figures of a stream (all times in seconds, from when the request was sent)."""
+    """Live figures of a stream (all times in seconds, from when the request was sent).
+
+    ``tokens_per_second`` (once ``usage`` arrived) is the completion tokens over the time
+    from the first content to the last event: the generation rate a reader sees. When the
+    whole answer arrived in one read (a local or cached reply) that span is zero, and the
+    rate is taken over the time since the request was sent instead.
+    """
 
     time_to_first_token: float | None
     chunks: int
@@ -347,6 +353,7 @@ def _stats(stream: AsyncStream[Any]) -> StreamStats:
     usage = stream._acc.usage
     tokens = usage.completion_tokens if usage is not None else None
     streaming_time = last - first if first is not None else 0.0
+    rate_time = streaming_time or (last - sent)
     return StreamStats(
         time_to_first_token=None if first is None else first - sent,
         chunks=chunks,
@@ -354,5 +361,5 @@ def _stats(stream: AsyncStream[Any]) -> StreamStats:
         max_gap=stream._max_gap if chunks > 1 else None,
         mean_gap=streaming_time / (chunks - 1) if chunks > 1 else None,
         completion_tokens=tokens,
-        tokens_per_second=tokens / streaming_time if tokens and streaming_time > 0 else None,
+        tokens_per_second=tokens / rate_time if tokens and rate_time > 0 else None,
     )

@@ -374,3 +374,15 @@ async def test_chunks_before_an_error_are_delivered_first(serve: Serve) -> None:
         with pytest.raises(d.InternalServerError):
             await anext(stream)
     assert seen == ["", "a", "b"]
+
+
+async def test_tokens_per_second_when_everything_arrives_at_once(serve: Serve) -> None:
+    """A whole answer in one read still gets a rate (over the time since the request)."""
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    tail = b"data: " + json.dumps({"id": "x", "choices": [], "usage": usage}).encode() + b"\n\n"
+    server = SSEServer(writes(ROLE + chunk("a") + chunk("b", finish="stop") + tail + DONE))
+    async with await start(serve, server) as client:
+        stream = await client.chat.completions.create(messages=MESSAGES, stream=True)
+        await stream.final()
+    assert stream.stats.tokens_per_second is not None
+    assert stream.stats.tokens_per_second > 0
