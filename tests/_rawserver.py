@@ -27,7 +27,7 @@ import psutil  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import trustme
 
-from dosai_async import AsyncDosAI, ChatCompletion
+from dosai_async import AsyncDosAI, ChatCompletion, RetryPolicy
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 E = TypeVar("E", bound=BaseException)
@@ -252,3 +252,14 @@ async def stream_final(client: AsyncDosAI, **params: Any) -> ChatCompletion:
     async with stream:
         final: ChatCompletion = await stream.final()
     return final
+
+
+# -- the fault matrix's client, shared by the test_faults_* files ----------------------------------
+
+FAULT_KEY = "dos_sk_fault_matrix_0123456789"
+
+
+def client(base_url: str, **options: Any) -> AsyncDosAI:
+    """A client that retries without sleeping unless told otherwise."""
+    options.setdefault("retry", RetryPolicy.zero_wait())
+    return AsyncDosAI(api_key=FAULT_KEY, base_url=base_url, **options)

@@ -194,3 +194,10 @@ async def emulator() -> AsyncIterator[DosAIEmulator]:
     """An emulator whose rate limit no test reaches."""
     async with DosAIEmulator(rate_limit=1_000_000_000) as emu:
         yield emu
+
+
+@pytest.fixture
+def thread_emu() -> Iterator[DosAIEmulator]:
+    """An emulator served from its own thread, so the test's loop holds only client tasks."""
+    with DosAIEmulator().in_thread() as emulator:
+        yield emulator

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -14,30 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dosai_async.testing import DosAIEmulator
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def env(**overrides: str) -> dict[str, str]:
-    """A run's environment: none of the developer's DOS AI settings, no colours."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DOS_AI_")}
-    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))
-    return base | {"NO_COLOR": "1", "COLUMNS": "200"} | overrides
-
-
-def dosai(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    """``dosai ARGS`` to completion; stderr never shows a traceback."""
-    result = subprocess.run(
-        [sys.executable, "-m", "dosai_async.cli", *args],
-        cwd=ROOT,
-        env=env(**environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr + result.stdout, result.stderr
-    return result
+from tests._cli import ROOT, dosai, env
 
 
 def write_input(path: Path, count: int, **body: Any) -> Path:

@@ -8,49 +8,23 @@ latency); runs without it talk to an emulator served from a thread of this test 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
 from dosai_async.testing import DosAIEmulator, Fault
+from tests._cli import ROOT, dosai, env
 
-ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What is the capital of France?"
 ANSWER = "The capital of France is Paris."
 REASONING = "Okay, the user asks"
 TIMEOUT = 30
-
-
-def env(**overrides: str) -> dict[str, str]:
-    """The environment of a run: no DOS AI settings of the developer's, fast emulator."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DOS_AI_")}
-    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), base.get("PYTHONPATH")]))
-    base["DOSAI_EMULATOR_FAST"] = "1"
-    base["NO_COLOR"] = "1"
-    return base | overrides
-
-
-def dosai(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    """Run ``dosai ARGS`` to completion; stderr never shows a traceback."""
-    result = subprocess.run(
-        [sys.executable, "-m", "dosai_async.cli", *args],
-        cwd=ROOT,
-        env=env(**environ),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def start(*args: str, **environ: str) -> subprocess.Popen[str]:

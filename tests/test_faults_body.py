@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 
 import dosai_async as d
-from dosai_async import AsyncDosAI, RetryPolicy
 from dosai_async._exceptions import stream_error_class
 from dosai_async._sse import SSEDecoder
 from dosai_async.testing import DosAIEmulator, Fault
 from tests._rawserver import (
+    FAULT_KEY,
     MESSAGES,
     Conn,
     RawServer,
+    client,
     elapsed_under,
     expect,
     no_leaks,
@@ -33,23 +30,10 @@ from tests._rawserver import (
     stream_head,
 )
 
-KEY = "dos_sk_fault_matrix_0123456789"
+KEY = FAULT_KEY
 ROLE = b'data: {"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n'
 FINISH = b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
 DONE = b"data: [DONE]\n\n"
-
-
-@pytest.fixture
-def emu() -> Iterator[DosAIEmulator]:
-    """An emulator served from its own thread."""
-    with DosAIEmulator().in_thread() as emulator:
-        yield emulator
-
-
-def client(base_url: str, **options: Any) -> AsyncDosAI:
-    """A client that retries without sleeping unless told otherwise."""
-    options.setdefault("retry", RetryPolicy.zero_wait())
-    return AsyncDosAI(api_key=KEY, base_url=base_url, **options)
 
 
 def content(text: bytes) -> bytes:
@@ -70,15 +54,15 @@ def sse_server(body: bytes) -> RawServer:
 # -- truncated and broken JSON ------------------------------------------------------------------
 
 
-async def test_truncated_json_body(emu: DosAIEmulator) -> None:
+async def test_truncated_json_body(thread_emu: DosAIEmulator) -> None:
     """A complete response whose JSON stops mid-value: ResponseValidationError, not retried."""
-    emu.enqueue(Fault.malformed_json(1), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.malformed_json(1), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(
             d.ResponseValidationError, c.chat.completions.create(messages=MESSAGES)
         )
     assert "not JSON" in str(error)
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
 async def test_body_shorter_than_declared() -> None:
@@ -95,81 +79,81 @@ async def test_body_shorter_than_declared() -> None:
     assert error.response_started is True
 
 
-async def test_broken_json_event_in_a_stream(emu: DosAIEmulator) -> None:
+async def test_broken_json_event_in_a_stream(thread_emu: DosAIEmulator) -> None:
     """An event whose JSON stops mid-value: ResponseValidationError quoting it."""
-    emu.enqueue(Fault.malformed_json(2))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.malformed_json(2))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.ResponseValidationError, stream_final(c))
     assert "chatcmpl-broken" in str(error)
 
 
-async def test_events_without_blank_lines(emu: DosAIEmulator) -> None:
+async def test_events_without_blank_lines(thread_emu: DosAIEmulator) -> None:
     """Events run together into one non-JSON event: ResponseValidationError."""
-    emu.enqueue(Fault.malformed_sse(2))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.malformed_sse(2))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         await expect(d.ResponseValidationError, stream_final(c))
 
 
-async def test_stream_truncated_after_content(emu: DosAIEmulator) -> None:
+async def test_stream_truncated_after_content(thread_emu: DosAIEmulator) -> None:
     """A clean end without finish_reason or [DONE]: APIConnectionError with the partial."""
-    emu.enqueue(Fault.truncate_stream(3))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.truncate_stream(3))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.APIConnectionError, stream_final(c))
     assert partial_content(error)
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
-async def test_json_answer_to_a_stream_request(emu: DosAIEmulator) -> None:
+async def test_json_answer_to_a_stream_request(thread_emu: DosAIEmulator) -> None:
     """A 200 JSON completion where a stream was asked for: ResponseValidationError."""
-    emu.enqueue(Fault.not_sse())
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.not_sse())
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.ResponseValidationError, stream_final(c))
     assert "expected an event stream" in str(error)
 
 
-async def test_in_band_error_after_content(emu: DosAIEmulator) -> None:
+async def test_in_band_error_after_content(thread_emu: DosAIEmulator) -> None:
     """`data: {"error": ...}` after content: the typed APIStreamError, not retried."""
-    emu.enqueue(Fault.stream_error(3, "boom"))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.stream_error(3, "boom"))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(stream_error_class(500), stream_final(c))
     assert isinstance(error, d.APIStreamError)
     assert isinstance(error, d.InternalServerError)
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
-async def test_error_object_with_status_200(emu: DosAIEmulator) -> None:
+async def test_error_object_with_status_200(thread_emu: DosAIEmulator) -> None:
     """A 200 whose JSON body is an error object raises that error, not an empty result."""
-    emu.enqueue(Fault.stream_error(1, "boom"))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.stream_error(1, "boom"))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(stream_error_class(500), c.chat.completions.create(messages=MESSAGES))
     assert (error.message, error.status_code) == ("boom", 500)
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
 # -- an HTML 502 page -----------------------------------------------------------------------------
 
 
-async def test_html_502(emu: DosAIEmulator) -> None:
+async def test_html_502(thread_emu: DosAIEmulator) -> None:
     """A proxy's HTML 502 on every attempt: InternalServerError titled by the page."""
-    emu.enqueue(Fault.html_502(), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.html_502(), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.InternalServerError, c.chat.completions.create(messages=MESSAGES))
     assert (error.status_code, error.message) == (502, "502 Bad Gateway")
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_html_502_once_is_transparent(emu: DosAIEmulator) -> None:
+async def test_html_502_once_is_transparent(thread_emu: DosAIEmulator) -> None:
     """One HTML 502 is retried and the call succeeds."""
-    emu.enqueue(Fault.html_502())
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.html_502())
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         done = await c.chat.completions.create(messages=MESSAGES)
     assert done.choices[0].finish_reason == "stop"
 
 
-async def test_html_502_on_a_stream(emu: DosAIEmulator) -> None:
+async def test_html_502_on_a_stream(thread_emu: DosAIEmulator) -> None:
     """A stream request answered by an HTML 502: InternalServerError."""
-    emu.enqueue(Fault.html_502(), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.html_502(), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         await expect(d.InternalServerError, stream_final(c))
 
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import dosai_async as d
-from dosai_async import AsyncDosAI, RetryPolicy, Timeout
+from dosai_async import RetryPolicy, Timeout
 from dosai_async.testing import DosAIEmulator, Fault
 from tests._rawserver import (
+    FAULT_KEY,
     MESSAGES,
     Conn,
     RawServer,
+    client,
     elapsed_under,
     expect,
     no_leaks,
@@ -34,7 +34,7 @@ from tests._rawserver import (
     stream_final,
 )
 
-KEY = "dos_sk_fault_matrix_0123456789"
+KEY = FAULT_KEY
 STALL = 30.0  # longer than any test: the emulator's close() ends the stall
 BODY = json.dumps(
     {
@@ -47,19 +47,6 @@ BODY = json.dumps(
         ],
     }
 ).encode()
-
-
-@pytest.fixture
-def emu() -> Iterator[DosAIEmulator]:
-    """An emulator served from its own thread."""
-    with DosAIEmulator().in_thread() as emulator:
-        yield emulator
-
-
-def client(base_url: str, **options: Any) -> AsyncDosAI:
-    """A client that retries without sleeping unless told otherwise."""
-    options.setdefault("retry", RetryPolicy.zero_wait())
-    return AsyncDosAI(api_key=KEY, base_url=base_url, **options)
 
 
 # -- connection refused -------------------------------------------------------------------
@@ -83,67 +70,67 @@ async def test_connection_refused_stream() -> None:
 # -- resets -------------------------------------------------------------------------------
 
 
-async def test_reset_before_headers(emu: DosAIEmulator) -> None:
+async def test_reset_before_headers(thread_emu: DosAIEmulator) -> None:
     """RST before any byte on every attempt: retried, then APIConnectionError."""
-    emu.enqueue(Fault.reset_before_headers(), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_before_headers(), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.APIConnectionError, c.chat.completions.create(messages=MESSAGES))
     assert error.response_started is False
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_reset_before_headers_once_is_transparent(emu: DosAIEmulator) -> None:
+async def test_reset_before_headers_once_is_transparent(thread_emu: DosAIEmulator) -> None:
     """One RST before the headers is retried and the call succeeds."""
-    emu.enqueue(Fault.reset_before_headers())
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_before_headers())
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         done = await c.chat.completions.create(messages=MESSAGES)
     assert done.choices[0].finish_reason == "stop"
-    assert len(emu.requests) == 2
+    assert len(thread_emu.requests) == 2
 
 
-async def test_reset_before_headers_stream(emu: DosAIEmulator) -> None:
+async def test_reset_before_headers_stream(thread_emu: DosAIEmulator) -> None:
     """RST before the headers of a stream: retried, then APIConnectionError."""
-    emu.enqueue(Fault.reset_before_headers(), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_before_headers(), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         await expect(d.APIConnectionError, stream_final(c))
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_reset_mid_body(emu: DosAIEmulator) -> None:
+async def test_reset_mid_body(thread_emu: DosAIEmulator) -> None:
     """Headers, half the JSON body, RST: APIConnectionError, response started, not retried."""
-    emu.enqueue(Fault.reset_mid_body(), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_mid_body(), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.APIConnectionError, c.chat.completions.create(messages=MESSAGES))
     assert error.response_started is True
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
-async def test_reset_mid_stream(emu: DosAIEmulator) -> None:
+async def test_reset_mid_stream(thread_emu: DosAIEmulator) -> None:
     """RST after content: APIConnectionError with the partial output, never retried."""
-    emu.enqueue(Fault.reset_mid_stream(3), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_mid_stream(3), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.APIConnectionError, stream_final(c))
     assert partial_content(error)
     assert error.response_started is True
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
-async def test_reset_mid_stream_before_content_is_retried(emu: DosAIEmulator) -> None:
+async def test_reset_mid_stream_before_content_is_retried(thread_emu: DosAIEmulator) -> None:
     """RST after only the role chunk (no content yet) is retried and the stream succeeds."""
-    emu.enqueue(Fault.reset_mid_stream(1))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.reset_mid_stream(1))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         final = await stream_final(c)
     assert final.choices[0].finish_reason == "stop"
-    assert len(emu.requests) == 2
+    assert len(thread_emu.requests) == 2
 
 
 # -- stalls -------------------------------------------------------------------------------
 
 
-async def test_stall_before_headers(emu: DosAIEmulator) -> None:
+async def test_stall_before_headers(thread_emu: DosAIEmulator) -> None:
     """No headers: APITimeoutError(total) when the call's total deadline elapses."""
-    emu.enqueue(Fault.stall_before_headers(STALL), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.stall_before_headers(STALL), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.3 + 0.4):
             error = await expect(
                 d.APITimeoutError, c.chat.completions.create(messages=MESSAGES, timeout=0.3)
@@ -151,23 +138,23 @@ async def test_stall_before_headers(emu: DosAIEmulator) -> None:
     assert error.deadline == "total"
 
 
-async def test_stall_before_headers_retries_stay_within_total(emu: DosAIEmulator) -> None:
+async def test_stall_before_headers_retries_stay_within_total(thread_emu: DosAIEmulator) -> None:
     """A read timeout is retried, but all attempts together end at the total deadline."""
-    emu.enqueue(Fault.stall_before_headers(STALL), times=5)
+    thread_emu.enqueue(Fault.stall_before_headers(STALL), times=5)
     timeout = Timeout(read=0.2, total=0.5)
-    async with client(emu.base_url) as c, no_leaks(c):
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.5 + 0.4):
             error = await expect(
                 d.APITimeoutError, c.chat.completions.create(messages=MESSAGES, timeout=timeout)
             )
     assert error.deadline == "total"
-    assert len(emu.requests) == 3  # read timeouts at 0.2 and 0.4, then total at 0.5
+    assert len(thread_emu.requests) == 3  # read timeouts at 0.2 and 0.4, then total at 0.5
 
 
-async def test_stall_before_headers_stream(emu: DosAIEmulator) -> None:
+async def test_stall_before_headers_stream(thread_emu: DosAIEmulator) -> None:
     """A stream whose headers never come: APITimeoutError(first_token)."""
-    emu.enqueue(Fault.stall_before_headers(STALL))
-    async with client(emu.base_url, max_retries=0) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.stall_before_headers(STALL))
+    async with client(thread_emu.base_url, max_retries=0) as c, no_leaks(c):
         with elapsed_under(0.3 + 0.4):
             error = await expect(
                 d.APITimeoutError, stream_final(c, timeout=Timeout(first_token=0.3))
@@ -175,24 +162,24 @@ async def test_stall_before_headers_stream(emu: DosAIEmulator) -> None:
     assert error.deadline == "first_token"
 
 
-async def test_stall_mid_stream(emu: DosAIEmulator) -> None:
+async def test_stall_mid_stream(thread_emu: DosAIEmulator) -> None:
     """A stream that stops after content: APITimeoutError(idle) with the partial output."""
-    emu.enqueue(Fault.stall_mid_stream(3, STALL))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.stall_mid_stream(3, STALL))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.3 + 0.4):
             error = await expect(d.APITimeoutError, stream_final(c, timeout=Timeout(idle=0.3)))
     assert error.deadline == "idle"
     assert partial_content(error)
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
 # -- keep-alive comments only ---------------------------------------------------------------
 
 
-async def test_keepalive_only_hits_first_token(emu: DosAIEmulator) -> None:
+async def test_keepalive_only_hits_first_token(thread_emu: DosAIEmulator) -> None:
     """Only `: keep-alive` comments: they are no token, so first_token elapses."""
-    emu.enqueue(Fault.keepalive_only(0.02, STALL))
-    async with client(emu.base_url, max_retries=0) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.keepalive_only(0.02, STALL))
+    async with client(thread_emu.base_url, max_retries=0) as c, no_leaks(c):
         with elapsed_under(0.3 + 0.4):
             error = await expect(
                 d.APITimeoutError, stream_final(c, timeout=Timeout(first_token=0.3))
@@ -200,28 +187,28 @@ async def test_keepalive_only_hits_first_token(emu: DosAIEmulator) -> None:
     assert error.deadline == "first_token"
 
 
-async def test_keepalive_only_hits_total(emu: DosAIEmulator) -> None:
+async def test_keepalive_only_hits_total(thread_emu: DosAIEmulator) -> None:
     """Only keep-alives and no first_token deadline: the total deadline still ends it."""
-    emu.enqueue(Fault.keepalive_only(0.02, STALL))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.keepalive_only(0.02, STALL))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.3 + 0.4):
             error = await expect(d.APITimeoutError, stream_final(c, timeout=0.3))
     assert error.deadline == "total"
 
 
-async def test_keepalive_only_then_end(emu: DosAIEmulator) -> None:
+async def test_keepalive_only_then_end(thread_emu: DosAIEmulator) -> None:
     """Keep-alives then the end of the body: a dropped stream, APIConnectionError."""
-    emu.enqueue(Fault.keepalive_only(0.01, 0.03), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.keepalive_only(0.01, 0.03), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(d.APIConnectionError, stream_final(c))
     assert error.response_started is False
-    assert len(emu.requests) == 3  # nothing reached the caller: retried
+    assert len(thread_emu.requests) == 3  # nothing reached the caller: retried
 
 
-async def test_keepalive_only_then_end_once_is_transparent(emu: DosAIEmulator) -> None:
+async def test_keepalive_only_then_end_once_is_transparent(thread_emu: DosAIEmulator) -> None:
     """One keep-alive-only body is retried and the stream succeeds."""
-    emu.enqueue(Fault.keepalive_only(0.01, 0.03))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.keepalive_only(0.01, 0.03))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         final = await stream_final(c)
     assert final.choices[0].finish_reason == "stop"
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from email.utils import formatdate
-
-import pytest
 
 import dosai_async as d
 from dosai_async import AsyncDosAI, RetryPolicy
@@ -22,13 +19,6 @@ from tests._rawserver import MESSAGES, elapsed_under, expect, no_leaks, stream_f
 
 KEY = "dos_sk_fault_matrix_0123456789"
 FAST = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.02)
-
-
-@pytest.fixture
-def emu() -> Iterator[DosAIEmulator]:
-    """An emulator served from its own thread."""
-    with DosAIEmulator().in_thread() as emulator:
-        yield emulator
 
 
 def client(base_url: str, retry: RetryPolicy = FAST) -> AsyncDosAI:
@@ -44,53 +34,53 @@ def http_date(seconds_from_now: float) -> str:
 # -- 429 storms ------------------------------------------------------------------------------
 
 
-async def test_429_storm_retry_after_seconds_is_waited(emu: DosAIEmulator) -> None:
+async def test_429_storm_retry_after_seconds_is_waited(thread_emu: DosAIEmulator) -> None:
     """Three 429s with `Retry-After: 0.1`: the client waits each out, then succeeds."""
-    emu.enqueue(Fault.status(429, retry_after=0.1), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=0.1), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         started = time.monotonic()
         done = await c.chat.completions.create(messages=MESSAGES)
     assert done.choices[0].finish_reason == "stop"
     assert time.monotonic() - started >= 0.3
-    assert len(emu.requests) == 4
+    assert len(thread_emu.requests) == 4
 
 
-async def test_429_retry_after_seconds_beyond_the_deadline(emu: DosAIEmulator) -> None:
+async def test_429_retry_after_seconds_beyond_the_deadline(thread_emu: DosAIEmulator) -> None:
     """`Retry-After: 5` with 0.5 s left: the wait is not started; RateLimitError at once."""
-    emu.enqueue(Fault.status(429, retry_after=5), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=5), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.3):
             error = await expect(
                 d.RateLimitError, c.chat.completions.create(messages=MESSAGES, timeout=0.5)
             )
     assert error.retry_after == 5.0
-    assert len(emu.requests) == 1
+    assert len(thread_emu.requests) == 1
 
 
-async def test_429_retry_after_http_date_is_waited(emu: DosAIEmulator) -> None:
+async def test_429_retry_after_http_date_is_waited(thread_emu: DosAIEmulator) -> None:
     """`Retry-After` as an HTTP date: the client sleeps until then (at most 1 s here)."""
     until = float(int(time.time()) + 1)  # HTTP dates have whole seconds
-    emu.enqueue(Fault.status(429, retry_after=formatdate(until, usegmt=True)))
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=formatdate(until, usegmt=True)))
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         done = await c.chat.completions.create(messages=MESSAGES)
     assert done.choices[0].finish_reason == "stop"
     assert time.time() >= until - 0.05
-    assert len(emu.requests) == 2
+    assert len(thread_emu.requests) == 2
 
 
-async def test_429_retry_after_http_date_in_the_past(emu: DosAIEmulator) -> None:
+async def test_429_retry_after_http_date_in_the_past(thread_emu: DosAIEmulator) -> None:
     """An HTTP date already past means no wait: retried at once, then success."""
-    emu.enqueue(Fault.status(429, retry_after=http_date(-30)), times=2)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=http_date(-30)), times=2)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.5):
             await c.chat.completions.create(messages=MESSAGES)
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_429_retry_after_http_date_beyond_the_deadline(emu: DosAIEmulator) -> None:
+async def test_429_retry_after_http_date_beyond_the_deadline(thread_emu: DosAIEmulator) -> None:
     """An HTTP date past the call's deadline: RateLimitError at once, hint attached."""
-    emu.enqueue(Fault.status(429, retry_after=http_date(5)), times=3)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=http_date(5)), times=3)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         with elapsed_under(0.3):
             error = await expect(
                 d.RateLimitError, c.chat.completions.create(messages=MESSAGES, timeout=0.5)
@@ -99,75 +89,75 @@ async def test_429_retry_after_http_date_beyond_the_deadline(emu: DosAIEmulator)
     assert 3.0 <= error.retry_after <= 5.0
 
 
-async def test_429_storm_across_concurrent_calls(emu: DosAIEmulator) -> None:
+async def test_429_storm_across_concurrent_calls(thread_emu: DosAIEmulator) -> None:
     """50 concurrent calls through 150 queued 429s (`Retry-After: 0.05`) all succeed."""
-    emu.enqueue(Fault.status(429, retry_after=0.05), times=150)
+    thread_emu.enqueue(Fault.status(429, retry_after=0.05), times=150)
     retry = RetryPolicy(max_retries=6, initial_backoff=0.01)
-    async with client(emu.base_url, retry) as c, no_leaks(c):
+    async with client(thread_emu.base_url, retry) as c, no_leaks(c):
         with elapsed_under(10.0):
             results = await asyncio.gather(
                 *(c.chat.completions.create(messages=MESSAGES) for _ in range(50))
             )
     assert all(r.choices[0].finish_reason == "stop" for r in results)
-    assert emu.stats.statuses == {429: 150, 200: 50}
+    assert thread_emu.stats.statuses == {429: 150, 200: 50}
 
 
-async def test_429_storm_on_a_stream(emu: DosAIEmulator) -> None:
+async def test_429_storm_on_a_stream(thread_emu: DosAIEmulator) -> None:
     """A stream request through 429s is retried before any content, then streams once."""
-    emu.enqueue(Fault.status(429, retry_after=0.05), times=2)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=0.05), times=2)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         final = await stream_final(c)
     assert final.choices[0].finish_reason == "stop"
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_429_storm_outlasting_the_retries(emu: DosAIEmulator) -> None:
+async def test_429_storm_outlasting_the_retries(thread_emu: DosAIEmulator) -> None:
     """A storm longer than max_retries: RateLimitError after max_retries + 1 attempts."""
-    emu.enqueue(Fault.status(429, retry_after=0), times=10)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(429, retry_after=0), times=10)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         await expect(d.RateLimitError, c.chat.completions.create(messages=MESSAGES))
-    assert len(emu.requests) == FAST.max_retries + 1
+    assert len(thread_emu.requests) == FAST.max_retries + 1
 
 
 # -- 503 bursts ------------------------------------------------------------------------------
 
 
-async def test_503_burst_recovers(emu: DosAIEmulator) -> None:
+async def test_503_burst_recovers(thread_emu: DosAIEmulator) -> None:
     """Two 503s without a hint: exponential backoff, then success."""
-    emu.enqueue(Fault.status(503), times=2)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(503), times=2)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         done = await c.chat.completions.create(messages=MESSAGES)
     assert done.choices[0].finish_reason == "stop"
-    assert len(emu.requests) == 3
+    assert len(thread_emu.requests) == 3
 
 
-async def test_503_burst_outlasting_the_retries(emu: DosAIEmulator) -> None:
+async def test_503_burst_outlasting_the_retries(thread_emu: DosAIEmulator) -> None:
     """A burst longer than max_retries: ServiceUnavailableError with the server's message."""
-    emu.enqueue(Fault.status(503), times=10)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(503), times=10)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         error = await expect(
             d.ServiceUnavailableError, c.chat.completions.create(messages=MESSAGES)
         )
     assert "overloaded" in str(error)
-    assert len(emu.requests) == FAST.max_retries + 1
+    assert len(thread_emu.requests) == FAST.max_retries + 1
 
 
-async def test_503_burst_on_a_stream(emu: DosAIEmulator) -> None:
+async def test_503_burst_on_a_stream(thread_emu: DosAIEmulator) -> None:
     """A 503 burst before a stream's headers is retried; the stream then succeeds."""
-    emu.enqueue(Fault.status(503), times=2)
-    async with client(emu.base_url) as c, no_leaks(c):
+    thread_emu.enqueue(Fault.status(503), times=2)
+    async with client(thread_emu.base_url) as c, no_leaks(c):
         final = await stream_final(c)
     assert final.choices[0].finish_reason == "stop"
 
 
-async def test_503_burst_bounded_by_the_deadline(emu: DosAIEmulator) -> None:
+async def test_503_burst_bounded_by_the_deadline(thread_emu: DosAIEmulator) -> None:
     """Backoff waits never run past the total deadline: the last error comes in time."""
-    emu.enqueue(Fault.status(503), times=50)
+    thread_emu.enqueue(Fault.status(503), times=50)
     slow = RetryPolicy(max_retries=20, initial_backoff=0.2, multiplier=2.0, jitter=False)
-    async with client(emu.base_url, slow) as c, no_leaks(c):
+    async with client(thread_emu.base_url, slow) as c, no_leaks(c):
         with elapsed_under(0.8):
             await expect(
                 d.ServiceUnavailableError,
                 c.chat.completions.create(messages=MESSAGES, timeout=0.8),
             )
-    assert len(emu.requests) == 3  # waits of 0.2 and 0.4; the next 0.8 would overrun
+    assert len(thread_emu.requests) == 3  # waits of 0.2 and 0.4; the next 0.8 would overrun
