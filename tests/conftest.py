@@ -16,16 +16,19 @@ from aiohttp import web
 from dosai_async import AsyncDosAI, RetryPolicy
 from dosai_async.testing import DosAIEmulator
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+# Vendored, unchanged, from the steering repository (tests/data/ORIGIN.md says where from).
+DATA = Path(__file__).resolve().parent / "data"
+CONFORMANCE = DATA / "conformance"
+PEERS = DATA / "peers"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def conformance_dir(name: str) -> Path:
-    """A folder of the shared conformance corpus; fails loudly when it is missing."""
+    """A folder of the vendored conformance corpus; fails loudly when it is missing."""
     folder = CONFORMANCE / name
     if not folder.is_dir():
-        pytest.fail(f"conformance data not found at {folder}: CI puts shared/ beside the checkout")
+        pytest.fail(f"conformance data not found at {folder}: see tests/data/ORIGIN.md")
     return folder
 
 

@@ -71,7 +71,9 @@ async def outcome(task: asyncio.Task[Any]) -> str:
 
 
 async def read_chunks(client: AsyncDosAI, count: int, reached: asyncio.Event) -> None:
-    """Stream, and set ``reached`` once ``count`` chunks were read; keep reading after."""
+    """Stream, set ``reached`` once ``count`` chunks were read, then hold the open stream
+    until cancelled. Reading on instead would race the cancel: on a busy loop the rest of a
+    short stream is often already buffered and the task finishes before the cancel lands."""
     stream = await client.chat.completions.create(messages=MESSAGES, stream=True)
     async with stream:
         seen = 0
@@ -79,6 +81,7 @@ async def read_chunks(client: AsyncDosAI, count: int, reached: asyncio.Event) ->
             seen += 1
             if seen == count:
                 reached.set()
+                await asyncio.Event().wait()
 
 
 # -- the bulk run -------------------------------------------------------------------------------

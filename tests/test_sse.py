@@ -7,7 +7,6 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dosai_async._sse import LineDecoder, ServerSentEvent, SSEDecoder
+from tests.conftest import CONFORMANCE
 
-# CI checks out shared/ beside the repository (/work/shared beside /work/main).
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-MISSING = (
-    f"SSE conformance vectors not found under {CONFORMANCE}: "
-    "check out the shared/ folder beside the repository"
-)
+MISSING = f"SSE conformance vectors not found under {CONFORMANCE}: see tests/data/ORIGIN.md"
 # A placeholder parameter, so that a missing corpus fails the tests instead of skipping them.
 ABSENT = "corpus-missing"
 
