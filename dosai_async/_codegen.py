@@ -28,6 +28,8 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
+from ._exceptions import MAX_DEPTH, value_too_deep
+
 Hook = Callable[[Any], Any]
 HookFor = Callable[[Any], Callable[[Any, Any], Any]]
 
@@ -211,9 +213,17 @@ def _collect_extra(builder: _Builder, cls: type, local: frozenset[str]) -> None:
 
 def _set_extra(obj: Any, data: Mapping[str, Any], known: frozenset[str]) -> None:
     unknown = {k: v for k, v in data.items() if k not in known}
+    check_nesting(unknown)
     # A frozen instance: set the one field attrs' own __init__ would have set, only for the
     # rare payload with unknown keys, so the common path builds nothing extra.
     object.__setattr__(obj, "extra", types.MappingProxyType(unknown))
+
+
+def check_nesting(value: object) -> None:
+    """Refuse values nested deeper than ``MAX_DEPTH``: a hostile body's unknown fields would
+    otherwise reach users' ``repr`` and ``to_dict`` as a ``RecursionError``."""
+    if value_too_deep(value):
+        raise TypeError(f"a value nested deeper than {MAX_DEPTH} levels")
 
 
 def _compile(cls: type, builder: _Builder) -> Hook:

@@ -25,7 +25,7 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 
-from ._codegen import make_fast_structure
+from ._codegen import check_nesting, make_fast_structure
 from ._exceptions import ResponseValidationError
 from ._types import NO_EXTRA, ResponseMeta
 
@@ -77,6 +77,7 @@ def _with_extra(base: Callable[[Any, type], T], known: frozenset[str]) -> Callab
         obj = base(data, cls)
         if not known.issuperset(data):
             unknown = {k: v for k, v in data.items() if k not in known}
+            check_nesting(unknown)
             # Frozen instance: set the one field attrs' own __init__ would have set, only on
             # the rare payload with unknown keys, so the common path constructs nothing extra.
             object.__setattr__(obj, "extra", MappingProxyType(unknown))
@@ -167,6 +168,7 @@ def _is_open_object(tp: Any) -> bool:
 def _expect_dict(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected an object, got {type(value).__name__}")
+    check_nesting(value)
     return value
 
 

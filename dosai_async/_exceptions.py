@@ -14,8 +14,11 @@
     ├── APIStreamError            in-band error inside a 200 stream (also typed like its status)
     └── ResponseValidationError   a 2xx body that does not fit the model
 
-Error bodies come in many shapes (see ``_parse_error_body``); every shape parses and none
-crashes. Nothing here ever holds the API key: requests are described by method and URL only.
+Error bodies come in many shapes (see ``parse_error_body``); every shape parses and none
+crashes. ``ResponseErrors`` is the one place a server's bytes become an error: each body passes
+through ``mask_secret`` (the API key, in any JSON spelling, never reaches an error) and
+``parse_body`` (JSON nested deeper than ``MAX_DEPTH`` stays text, so no ``RecursionError``).
+Requests are described by method and URL only.
 """
 
 from __future__ import annotations
@@ -290,19 +293,78 @@ def status_of(obj: Mapping[str, Any], info: ErrorInfo) -> int | None:
     return None
 
 
-def in_band_error(
-    payload: object, *, request_id: str | None, headers: Mapping[str, str], partial: object
-) -> APIStreamError:
-    """The typed error for an error event or error object inside a 200 stream."""
-    obj = payload.get("error", payload) if isinstance(payload, dict) else payload
-    info = error_info(payload)
-    status = status_of(obj, info) if isinstance(obj, dict) else None
-    cls = stream_error_class(status) if status is not None else APIStreamError
-    error = cls(
-        info, status_code=status or 200, request_id=request_id, headers=headers, body=payload
-    )
-    error.partial = partial
-    return error
+class ResponseErrors:
+    """The errors one response can turn into: the one place a server's bytes become errors.
+
+    Every body (non-2xx, an error object in a 200, an in-band stream error, a body that does
+    not fit) passes through ``mask_secret`` with the request's API key, and through
+    ``parse_body``, so what an error holds (``message``, ``body``, ``headers``, ``str()``)
+    never shows the key and never recurses without bound. Built only when something failed.
+    """
+
+    __slots__ = ("_headers", "_request_id", "_secret", "_status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        request_id: str | None,
+        secret: str = "",
+    ) -> None:
+        self._status = status
+        self._headers = headers
+        self._request_id = request_id
+        self._secret = secret
+
+    def status_error(self, raw: bytes) -> APIStatusError:
+        """The typed error for a non-2xx response from its raw body."""
+        parsed, info = parse_error_body(raw, self._status, self._secret)
+        cls = status_class(self._status)
+        return cls(info, status_code=self._status, body=parsed, **self._context())
+
+    def in_band(self, raw: bytes | str, *, partial: object = None) -> APIStreamError:
+        """The typed error for an error object in a 200 body or an error event in a stream."""
+        text = self._text(raw)
+        payload = parse_body(text)
+        if isinstance(payload, str):  # not JSON (or too deep): the text is the message
+            message = _text_message(text, None) if text else "error event without data"
+            payload = {"error": {"message": message}}
+        obj = payload.get("error", payload) if isinstance(payload, dict) else payload
+        info = error_info(payload)
+        status = status_of(obj, info) if isinstance(obj, dict) else None
+        cls = stream_error_class(status) if status is not None else APIStreamError
+        error = cls(info, status_code=status or 200, body=payload, **self._context())
+        error.partial = partial
+        return error
+
+    def invalid(
+        self,
+        message: str,
+        raw: bytes | str,
+        *,
+        quote: int = 0,
+        errors: tuple[str, ...] = (),
+    ) -> ResponseValidationError:
+        """A 2xx body (or stream event) that does not fit; ``quote`` > 0 appends the first
+        that many characters of it, cut after masking so no piece of the key shows."""
+        text = self._text(raw)
+        if quote:
+            message = f"{message}: {text[:quote].strip() or 'an empty body'!r}"
+        return ResponseValidationError(
+            mask_secret(message, self._secret),
+            body=parse_body(text),
+            status_code=self._status,
+            errors=tuple(mask_secret(error, self._secret) for error in errors),
+        )
+
+    def _text(self, raw: bytes | str) -> str:
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        return mask_secret(text, self._secret)
+
+    def _context(self) -> dict[str, Any]:
+        # Servers echo headers too (a debug header quoting the Authorization it got).
+        headers = {name: mask_secret(value, self._secret) for name, value in self._headers.items()}
+        return {"request_id": self._request_id, "headers": headers}
 
 
 def status_error(
@@ -311,26 +373,118 @@ def status_error(
     *,
     headers: Mapping[str, str],
     request_id: str | None,
+    secret: str = "",
 ) -> APIStatusError:
-    """Build the typed error for a non-2xx response from its raw body."""
-    parsed, info = parse_error_body(body, status)
-    cls = status_class(status)
-    return cls(info, status_code=status, request_id=request_id, headers=headers, body=parsed)
+    """Build the typed error for a non-2xx response from its raw body (key masked)."""
+    return ResponseErrors(status, headers, request_id, secret).status_error(body)
 
 
-def parse_error_body(body: bytes, status: int | None = None) -> tuple[object, ErrorInfo]:
+def parse_error_body(
+    body: bytes, status: int | None = None, secret: str = ""
+) -> tuple[object, ErrorInfo]:
     """Parse any error body shape into (parsed body, ErrorInfo); never raises.
 
     Shapes: ``{"error": {...}}`` (int or string code, maybe no code), ``{"error": "text"}``,
     flat ``{"object": "error", "message": ...}``, ``{"detail": ...}`` (FastAPI), a JSON list of
-    those (some gateways), and anything else (HTML, plain text, empty), kept as text.
+    those (some gateways), and anything else (HTML, plain text, empty, JSON nested deeper than
+    ``MAX_DEPTH``), kept as text. ``secret`` is masked in the text before anything reads it.
     """
-    text = body.decode("utf-8", errors="replace")
+    text = mask_secret(body.decode("utf-8", errors="replace"), secret)
+    parsed = parse_body(text)
+    if isinstance(parsed, str):
+        return text, ErrorInfo(_text_message(text, status))
+    return parsed, error_info(parsed, status)
+
+
+#: How deep a body's JSON may nest. Real bodies nest a few levels; this bound keeps every
+#: later step (parsing, ``repr``, ``json.dumps``, orjson's 255-level writer in batch output
+#: files) far from Python's recursion limit, wherever on the stack it runs.
+MAX_DEPTH = 200
+
+# JSON strings (whose brackets do not nest) and brackets. The string alternative is the
+# "unrolled loop" form: linear even on an unterminated string.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def parse_body(text: str) -> object:
+    """``text`` parsed as JSON, or ``text`` itself if it is not JSON or nests too deep.
+
+    A JSON string body (``"oops"``) comes back as that string, like any non-JSON text.
+    """
+    if text_too_deep(text):
+        return text
     try:
         parsed: object = json.loads(text)
     except ValueError:
-        return text, ErrorInfo(_text_message(text, status))
-    return parsed, error_info(parsed, status)
+        return text
+    return parsed
+
+
+def text_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``text`` nests deeper than ``limit`` (brackets inside strings ignored)."""
+    if text.count("[") + text.count("{") <= limit:  # the common case: one C-speed pass each
+        return False
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == "]" or token == "}":
+            depth -= 1
+    return False
+
+
+def value_too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether parsed JSON ``value`` nests lists/objects deeper than ``limit`` (no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if depth >= limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        todo += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return False
+
+
+_KEY_PREFIX = "dos_sk_"
+
+
+def masked_key(key: str) -> str:
+    """How a key shows when masked: ``dos_sk_…3f9d`` (no tail for short keys)."""
+    prefix = _KEY_PREFIX if key.startswith(_KEY_PREFIX) else ""
+    secret = key[len(prefix) :]
+    return f"{prefix}…{secret[-4:] if len(secret) >= 12 else ''}"
+
+
+def mask_secret(text: str, secret: str) -> str:
+    """``text`` with every spelling of ``secret`` masked: the one masking function.
+
+    A server may echo the key as it is or JSON-escaped, any character written as ``\\uXXXX``
+    (``dos\\u005fsk_…``); both the raw and the escaped forms are replaced, so the text and
+    anything parsed from it are clean. Keys shorter than 8 characters are left alone: masking
+    them would garble ordinary words.
+    """
+    if len(secret) < 8 or not text:
+        return text
+    if secret in text:
+        text = text.replace(secret, masked_key(secret))
+    if "\\" in text:  # only then can an escaped spelling be there
+        text = _escaped_pattern(secret).sub(masked_key(secret), text)
+    return text
+
+
+def _escaped_pattern(secret: str) -> re.Pattern[str]:
+    # Each character as itself or as \uXXXX with hex digits in either case.
+    parts = []
+    for char in secret:
+        hex_digits = f"{ord(char):04x}"
+        digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in hex_digits)
+        parts.append(f"(?:{re.escape(char)}|\\\\u{digits})")
+    return re.compile("".join(parts))  # compiled patterns are cached by ``re``
 
 
 def error_info(parsed: object, status: int | None = None) -> ErrorInfo:

@@ -21,7 +21,7 @@ import attrs
 
 from . import _converter
 from ._config import RetryPolicy, Timeout, header
-from ._exceptions import ResponseValidationError, in_band_error, status_error
+from ._exceptions import ResponseErrors, ResponseValidationError
 from ._retry import Deadline, call_with_retries
 from ._streaming import AsyncStream
 from ._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
@@ -29,8 +29,9 @@ from ._types import ResponseMeta
 
 T = TypeVar("T")
 
-#: Builds the stream object for an open response: (response, meta, deadline, sent_at).
-StreamFactory = Callable[[StreamingResponse, ResponseMeta, Deadline, float], AsyncStream[Any]]
+#: Builds the stream object for an open response: (response, meta, deadline, sent_at, secret),
+#: ``secret`` being the API key to mask in whatever error the stream turns into.
+StreamFactory = Callable[[StreamingResponse, ResponseMeta, Deadline, float, str], AsyncStream[Any]]
 
 
 @attrs.frozen
@@ -74,7 +75,8 @@ class Requester:
             describe=f"{method} {path}",
             sleep=self._transport.sleep,
         )
-        return _parse(raw, cls, ResponseMeta(status, headers, _request_id(headers)))
+        meta = ResponseMeta(status, headers, _request_id(headers))
+        return _parse(raw, cls, meta, _secret(request))
 
     async def request_stream(
         self,
@@ -91,7 +93,7 @@ class Requester:
             sent_at = time.monotonic()
             response = await self._open(request, options, deadline)
             meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
-            stream = make_stream(response, meta, deadline, sent_at)
+            stream = make_stream(response, meta, deadline, sent_at, _secret(request))
             await stream.start()  # closes itself if it fails
             return stream
 
@@ -146,42 +148,38 @@ def _raise_for_status(
     status: int, headers: Mapping[str, str], body: bytes, request: HTTPRequest
 ) -> None:
     if status >= 300:
-        body = _mask_key(body, request)
-        raise status_error(status, body, headers=headers, request_id=_request_id(headers))
+        errors = ResponseErrors(status, headers, _request_id(headers), _secret(request))
+        raise errors.status_error(body)
 
 
-def _mask_key(body: bytes, request: HTTPRequest) -> bytes:
-    """The body with the request's key masked, for servers that quote it back in an error
-    ("Incorrect API key provided: dos_sk_..."): the key must not reach an exception."""
+def _secret(request: HTTPRequest) -> str:
+    """The request's API key, which servers may quote back ("Incorrect API key provided:
+    dos_sk_..."): every error built from a response masks it."""
     scheme, _, key = (header(request.headers, "Authorization") or "").partition(" ")
-    secret = key.strip().encode()
-    if scheme.lower() != "bearer" or len(secret) < 8 or secret not in body:
-        return body
-    prefix = b"dos_sk_" if secret.startswith(b"dos_sk_") else b""
-    tail = secret[-4:] if len(secret) - len(prefix) >= 12 else b""
-    return body.replace(secret, prefix + "…".encode() + tail)
+    return key.strip() if scheme.lower() == "bearer" else ""
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     return header(headers, "x-request-id")
 
 
-def _parse(raw: bytes, cls: type[T], meta: ResponseMeta) -> T:
+def _parse(raw: bytes, cls: type[T], meta: ResponseMeta, secret: str) -> T:
     try:
         data = _converter.loads(raw)
     except _converter.JSONDecodeError:
-        snippet = raw[:200].decode("utf-8", errors="replace")
-        raise ResponseValidationError(
-            f"expected a JSON {cls.__name__} but the body is not JSON: {snippet!r}",
-            body=raw,
-            status_code=meta.status_code,
-        ) from None
+        expected = f"expected a JSON {cls.__name__} but the body is not JSON"
+        raise _errors(meta, secret).invalid(expected, raw, quote=200) from None
     if not isinstance(data, dict):
-        raise ResponseValidationError(
-            f"expected a JSON object for {cls.__name__}, got {type(data).__name__}",
-            body=data,
-            status_code=meta.status_code,
+        raise _errors(meta, secret).invalid(
+            f"expected a JSON object for {cls.__name__}, got {type(data).__name__}", raw
         )
     if data.get("error") is not None:  # an error object sent with a 2xx (some gateways do)
-        raise in_band_error(data, request_id=meta.request_id, headers=meta.headers, partial=None)
-    return _converter.structure(data, cls, response=meta)
+        raise _errors(meta, secret).in_band(raw)
+    try:
+        return _converter.structure(data, cls, response=meta)
+    except ResponseValidationError as exc:  # rebuilt from the raw body: masked, depth-safe
+        raise _errors(meta, secret).invalid(exc.message, raw, errors=exc.errors) from None
+
+
+def _errors(meta: ResponseMeta, secret: str) -> ResponseErrors:
+    return ResponseErrors(meta.status_code, meta.headers, meta.request_id, secret)

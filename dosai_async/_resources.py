@@ -307,7 +307,11 @@ def _check_messages(messages: Iterable[MessageParam]) -> list[MessageParam]:
 
 def _stream_factory(timeout: Timeout) -> StreamFactory:
     def make(
-        response: StreamingResponse, meta: ResponseMeta, deadline: Deadline, sent_at: float
+        response: StreamingResponse,
+        meta: ResponseMeta,
+        deadline: Deadline,
+        sent_at: float,
+        secret: str,
     ) -> AsyncStream[ChatCompletionChunk]:
         return AsyncStream(
             response.body(),
@@ -316,6 +320,7 @@ def _stream_factory(timeout: Timeout) -> StreamFactory:
             timeout=timeout,
             deadline=deadline,
             sent_at=sent_at,
+            secret=secret,
         )
 
     return make

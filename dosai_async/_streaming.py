@@ -33,8 +33,8 @@ from ._exceptions import (
     APIConnectionError,
     APIStreamError,
     DosAIError,
+    ResponseErrors,
     ResponseValidationError,
-    in_band_error,
 )
 from ._retry import Deadline
 from ._sse import ServerSentEvent, SSEDecoder
@@ -86,8 +86,10 @@ class AsyncStream(Generic[T]):
         timeout: Timeout,
         deadline: Deadline,
         sent_at: float,
+        secret: str = "",
     ) -> None:
         self.response = meta
+        self._secret = secret  # the API key, masked in any error this stream raises
         self._body = body
         self._close = close
         self._timeout = timeout
@@ -223,7 +225,7 @@ class AsyncStream(Generic[T]):
         self._events += 1
         data = event.data
         if event.event == "error":
-            raise self._in_band(_loads_or_text(data))
+            raise self._errors().in_band(data)
         if event.event != "message" or not data:
             return
         if data == "[DONE]":
@@ -232,10 +234,16 @@ class AsyncStream(Generic[T]):
         try:
             payload = _converter.loads(data)
         except _converter.JSONDecodeError:
-            raise _not_json(data) from None
+            raise self._errors().invalid(
+                "a stream event is not valid JSON", data, quote=200
+            ) from None
         if type(payload) is dict and payload.get("error") is not None:
-            raise self._in_band(payload)
-        self._on_chunk(_structure_chunk(payload), now)
+            raise self._errors().in_band(data)
+        try:  # free until it raises (3.11 zero-cost try)
+            chunk = _structure_chunk(payload)
+        except ResponseValidationError as exc:  # rebuilt from the event's text: masked
+            raise self._errors().invalid(exc.message, data, errors=exc.errors) from None
+        self._on_chunk(chunk, now)
 
     def _on_chunk(self, chunk: ChatCompletionChunk, now: float) -> None:
         gap = now - self._last_event_at
@@ -265,11 +273,10 @@ class AsyncStream(Generic[T]):
             response_started=self._first_content_at is not None,
         )
 
-    def _in_band(self, payload: object) -> DosAIError:
+    def _errors(self) -> ResponseErrors:
+        """Where this stream's bytes become errors (built only when one is raised)."""
         meta = self.response
-        return in_band_error(
-            payload, request_id=meta.request_id, headers=meta.headers, partial=None
-        )
+        return ResponseErrors(meta.status_code, meta.headers, meta.request_id, self._secret)
 
     def _with_partial(self, exc: DosAIError) -> DosAIError:
         partial = self.snapshot()
@@ -321,30 +328,15 @@ class AsyncStreamManager(Generic[T]):
             await self._stream.close()
 
 
-def _not_json(data: str) -> ResponseValidationError:
-    return ResponseValidationError(f"a stream event is not valid JSON: {data[:200]!r}", body=data)
-
-
-def _loads_or_text(data: str) -> object:
-    try:
-        return _converter.loads(data)
-    except _converter.JSONDecodeError:
-        return {"error": {"message": data or "error event without data"}}
-
-
 def _not_an_event_stream(prefix: bytes, stream: AsyncStream[Any]) -> DosAIError:
     try:
         payload = _converter.loads(prefix)
     except _converter.JSONDecodeError:
         payload = None
     if isinstance(payload, dict) and ("error" in payload or payload.get("object") == "error"):
-        return stream._in_band(payload)
-    snippet = prefix[:300].decode("utf-8", errors="replace").strip() or "an empty body"
-    return ResponseValidationError(
-        f"expected an event stream (text/event-stream) but got: {snippet!r}",
-        body=prefix,
-        status_code=stream.response.status_code,
-    )
+        return stream._errors().in_band(prefix)
+    expected = "expected an event stream (text/event-stream) but got"
+    return stream._errors().invalid(expected, prefix, quote=300)
 
 
 def _stats(stream: AsyncStream[Any]) -> StreamStats:

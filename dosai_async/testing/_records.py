@@ -15,12 +15,13 @@ from typing import Any
 
 import attrs
 
+from dosai_async._exceptions import masked_key
+
 from ._faults import Fault
 
 __all__ = ["EmulatorStats", "RateWindow", "RecordedRequest", "mask_headers"]
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
-_KEY_PREFIX = "dos_sk_"
 
 
 @attrs.frozen
@@ -113,7 +114,4 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def mask_secret(value: str) -> str:
     """`Bearer dos_sk_abcdef123456` -> `Bearer dos_sk_…3456` (short keys show no tail)."""
     scheme, space, token = value.strip().rpartition(" ")
-    prefix = _KEY_PREFIX if token.startswith(_KEY_PREFIX) else ""
-    secret = token[len(prefix) :]
-    tail = secret[-4:] if len(secret) >= 12 else ""
-    return f"{scheme}{space}{prefix}…{tail}"
+    return f"{scheme}{space}{masked_key(token)}"  # the SDK's own masked form
