@@ -10,7 +10,9 @@ Decisions:
   costs a few milliseconds; `close()` wakes stalled handlers at once (they reset their
   connection) and waits at most `_SHUTDOWN_TIMEOUT` for anything else.
 - Without a seed the replies are still deterministic: tests must not flake.
-- What the API answers lives in `_routes` (no I/O); this module owns the sockets' side.
+- What the API answers lives in `_routes` and `_batch_routes` (no I/O); this module owns
+  the sockets' side, applies a sent plan's effects (charges, batches to start) and owns the
+  batch tasks: `close()` cancels and awaits them.
 """
 
 from __future__ import annotations
@@ -18,16 +20,22 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
+from ._account import Account, Charge
+from ._batch_routes import BatchApi
+from ._batch_runner import run_batch
+from ._batches import BatchJob, StartBatch
+from ._embeddings import EMBEDDING_MODEL
 from ._fault_header import parse_fault_header
 from ._faults import Fault
+from ._files import FileStore
 from ._plan import Plan, error_plan
-from ._records import EmulatorStats, RateWindow, RecordedRequest, mask_headers
+from ._records import EmulatorStats, RateWindow, RecordedRequest, mask_headers, mask_secret
 from ._replies import ReplyStyle
 from ._routes import NO_BODY, Api, parse_body
 from ._schedule import FaultSchedule
@@ -39,8 +47,11 @@ __all__ = ["DosAIEmulator"]
 
 DEFAULT_API_KEY = "dos_sk_emulator"
 DEFAULT_MODELS = ("dos-ai", "dos-auto")
+DEFAULT_EMBEDDING_MODELS = (EMBEDDING_MODEL,)
 FAULT_HEADER = "X-Emulator-Fault"
 _SHUTDOWN_TIMEOUT = 1.0
+_MAX_FILE_BYTES = 200 * 1024 * 1024
+_MULTIPART_OVERHEAD = 64 * 1024
 
 Build = Callable[[web.Request, Any, Fault | None], Plan]
 
@@ -62,7 +73,14 @@ class DosAIEmulator:
     older vLLM). `reply_tokens` bounds the length of generated answers. `rate_limit` is the
     per-minute limit reported in `X-RateLimit-*`; `enforce_rate_limit=True` also answers
     429 past it. Prompts over `context_length` tokens get a 413. `models` are the ids
-    served (`dos-auto` is answered as `dos-ai`).
+    served (`dos-auto` is answered as `dos-ai`); `embedding_models` those of
+    `POST /v1/embeddings` (also listed by `GET /v1/models`, with `type: "embedding"`).
+
+    `balance` (USD; None, the default, is unlimited) is spent by each chat and embeddings
+    answer (its `usage.cost`) and by batch lines (half price); at zero those routes answer
+    402 `insufficient_credits`. `GET /v1/key` and `GET /v1/user/balance` report it.
+    Files live in memory (`max_file_bytes` per upload, 413 past it). Batches run in the
+    background, one line per `batch_interval` seconds (0: as fast as the loop allows).
 
     Connection resets are real TCP RSTs. A handler stalled by a fault keeps its slot in
     `stats.in_flight` until the stall ends or the emulator closes, even if the client left.
@@ -83,12 +101,18 @@ class DosAIEmulator:
         rate_limit: int = 300,
         enforce_rate_limit: bool = False,
         context_length: int = 262_144,
+        embedding_models: Sequence[str] = DEFAULT_EMBEDDING_MODELS,
+        balance: float | None = None,
+        batch_interval: float = 0.01,
+        max_file_bytes: int = _MAX_FILE_BYTES,
     ) -> None:
         self.host = host
         self.ttft = ttft
         self.token_interval = token_interval
+        self.batch_interval = batch_interval
         self.stats = EmulatorStats()
         self._port = port
+        label = mask_secret(api_key or DEFAULT_API_KEY)
         self._api = Api(
             models=tuple(models),
             api_key=api_key,
@@ -97,7 +121,11 @@ class DosAIEmulator:
             context_length=context_length,
             rate=RateWindow(rate_limit),
             enforce_rate_limit=enforce_rate_limit,
+            account=Account(balance, label, rate_limit),
+            embedding_models=tuple(embedding_models),
         )
+        self._batch_api = BatchApi(self._api, FileStore(max_file_bytes))
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._schedule = FaultSchedule()
         self._log: list[RecordedRequest] = []
         self._arrived = asyncio.Event()
@@ -131,6 +159,7 @@ class DosAIEmulator:
             return
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
+        await self._stop_batches()
         await runner.cleanup()
 
     async def serve_forever(self) -> None:
@@ -186,6 +215,54 @@ class DosAIEmulator:
         """Every request received so far, oldest first (a copy)."""
         return list(self._log)
 
+    @property
+    def balance(self) -> float | None:
+        """The credit balance left in USD (None: unlimited); settable, e.g. to 0."""
+        return self._api.account.balance
+
+    @balance.setter
+    def balance(self, value: float | None) -> None:
+        self._api.account.set_balance(value)
+
+    @property
+    def spent(self) -> float:
+        """USD charged so far (chat, embeddings, batch lines)."""
+        return self._api.account.spent
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch created, oldest first, as `GET /v1/batches/{id}` shows it (a copy).
+
+        `len(emu.batches)` counts the batches this emulator saw: a client that re-attaches
+        to a batch after losing the create answer leaves it at 1.
+        """
+        return [job.object() for job in self._batch_api.batches]
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Every stored file, oldest first, as `GET /v1/files/{id}` shows it."""
+        return [stored.object() for stored in self._batch_api.files]
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (KeyError if there is none)."""
+        for stored in self._batch_api.files:
+            if stored.id == file_id:
+                return stored.data
+        raise KeyError(file_id)
+
+    async def wait_for_batch(self, batch_id: str) -> dict[str, Any]:
+        """Wait (on the emulator's loop) until the batch is final; its object.
+
+        Bound it with `asyncio.timeout()` as needed.
+        """
+        job = self._batch_api.batches.get(batch_id)
+        if job is None:
+            raise KeyError(batch_id)
+        task = self._tasks.get(batch_id)
+        if task is not None:
+            await asyncio.wait((task,))  # not `await task`: a cancelled waiter leaves it be
+        return job.object()
+
     async def wait_for_requests(self, count: int = 1) -> list[RecordedRequest]:
         """Wait until `count` requests were received (on the emulator's loop); the log.
 
@@ -207,7 +284,10 @@ class DosAIEmulator:
     def enqueue(self, *faults: Fault, route: str = "chat", times: int = 1) -> None:
         """Give the route's next requests these faults, in order (`times` rounds).
 
-        Routes: "chat" (`POST /v1/chat/completions`) and "models" (`GET /v1/models...`).
+        Routes: "chat" (`POST /v1/chat/completions`), "models" (`GET /v1/models...`),
+        "embeddings", "files" (`/v1/files...`), "batches" (`/v1/batches...`; a batch fault
+        such as `Fault.batch_expired()` goes to the next create) and "account"
+        (`/v1/key`, `/v1/user/balance`).
         """
         self._schedule.enqueue(route, faults, times)
 
@@ -232,10 +312,23 @@ class DosAIEmulator:
 
     def _app(self) -> web.Application:
         """Routes; anything else is a 404 in DOS's error shape."""
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._route("chat", self._chat_plan))
-        app.router.add_get("/v1/models", self._route("models", self._models_plan))
-        app.router.add_get("/v1/models/{model:.+}", self._route("models", self._model_plan))
+        app = web.Application(client_max_size=self._batch_api.files.max_bytes + _MULTIPART_OVERHEAD)
+        add, batch = app.router.add_route, self._batch_api
+        add("POST", "/v1/chat/completions", self._route("chat", self._chat_plan))
+        add("GET", "/v1/models", self._route("models", self._models_plan))
+        add("GET", "/v1/models/{model:.+}", self._route("models", self._model_plan))
+        add("POST", "/v1/embeddings", self._route("embeddings", self._embeddings_plan))
+        add("GET", "/v1/key", self._route("account", self._key_plan))
+        add("GET", "/v1/user/balance", self._route("account", self._balance_plan))
+        add("POST", "/v1/files", self._route("files", self._upload_plan))
+        add("GET", "/v1/files", self._route("files", _query(batch.file_list)))
+        add("GET", "/v1/files/{id}", self._route("files", _by_id(batch.file)))
+        add("DELETE", "/v1/files/{id}", self._route("files", _by_id(batch.file_delete)))
+        add("GET", "/v1/files/{id}/content", self._route("files", _by_id(batch.file_content)))
+        add("POST", "/v1/batches", self._route("batches", self._batch_create_plan))
+        add("GET", "/v1/batches", self._route("batches", _query(batch.batch_list)))
+        add("GET", "/v1/batches/{id}", self._route("batches", _by_id(batch.batch)))
+        add("POST", "/v1/batches/{id}/cancel", self._route("batches", _by_id(batch.cancel)))
         app.router.add_route("*", "/{tail:.*}", self._route(None, self._unknown_plan))
         return app
 
@@ -259,8 +352,12 @@ class DosAIEmulator:
         self, request: web.Request, route: str | None, build: Build
     ) -> web.StreamResponse:
         """Read, pick the fault, record, plan, inject, send."""
-        raw = await request.read()
-        body = parse_body(raw)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            too_big = error_plan(413, "Request body is too large", "request_too_large")
+            return await self._send(request, too_big)
+        body = raw if _is_multipart(request) else parse_body(raw)
         try:
             fault = self._fault_for(request, route)
         except ValueError as exc:
@@ -272,7 +369,36 @@ class DosAIEmulator:
         if fault is not None:
             self.stats.faults += 1
             plan = fault.apply(plan)
+        if plan.ok:
+            self._apply(plan.effects)
         return await self._send(request, plan)
+
+    def _apply(self, effects: tuple[object, ...]) -> None:
+        """Charge the account and start batches for a plan that is being sent."""
+        for effect in effects:
+            if isinstance(effect, Charge):
+                self._api.account.charge(effect.usd)
+            elif isinstance(effect, StartBatch):
+                self._start_batch(effect.job)
+
+    def _start_batch(self, job: BatchJob) -> None:
+        """Store the job and run it in a task this emulator owns."""
+        self._batch_api.batches.add(job)
+        runner = run_batch(job, self._api, self._batch_api.files, self._batch_pace)
+        task = asyncio.get_running_loop().create_task(runner, name=f"emulator-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+
+    async def _batch_pace(self) -> None:
+        """The wait before each batch step (`batch_interval`, read live)."""
+        await asyncio.sleep(max(self.batch_interval, 0.0))
+
+    async def _stop_batches(self) -> None:
+        """Cancel every running batch task and wait for them to end."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _fault_for(self, request: web.Request, route: str | None) -> Fault | None:
         """The header's fault, else the route's scheduled one; ValueError for a bad header."""
@@ -314,6 +440,28 @@ class DosAIEmulator:
         as_json = fault is not None and fault.serves_json
         return self._api.chat(_authorization(request), body, latency, as_json)
 
+    def _embeddings_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
+        """`POST /v1/embeddings`."""
+        return self._api.embeddings(_authorization(request), body)
+
+    def _key_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
+        """`GET /v1/key`."""
+        return self._api.key(_authorization(request))
+
+    def _balance_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
+        """`GET /v1/user/balance`."""
+        return self._api.balance(_authorization(request))
+
+    def _upload_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
+        """`POST /v1/files`; `body` is the raw multipart bytes."""
+        raw = body if isinstance(body, bytes) else b""
+        content_type = request.headers.get("Content-Type", "")
+        return self._batch_api.upload(_authorization(request), content_type, raw)
+
+    def _batch_create_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
+        """`POST /v1/batches`; a batch fault rides along with the new job."""
+        return self._batch_api.create(_authorization(request), body, fault)
+
     def _unknown_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """Any other path (only header faults reach it)."""
         return error_plan(404, f"Unknown path {request.path}")
@@ -325,6 +473,21 @@ class DosAIEmulator:
     def _model_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """`GET /v1/models/{id}`."""
         return self._api.model(_authorization(request), request.match_info["model"])
+
+
+def _by_id(route: Callable[[str, str], Plan]) -> Build:
+    """A build for a route that takes the key and the path's `{id}`."""
+    return lambda request, body, fault: route(_authorization(request), request.match_info["id"])
+
+
+def _query(route: Callable[[str, Mapping[str, str]], Plan]) -> Build:
+    """A build for a route that takes the key and the query string."""
+    return lambda request, body, fault: route(_authorization(request), request.query)
+
+
+def _is_multipart(request: web.Request) -> bool:
+    """True for a multipart body (a file upload), which stays bytes."""
+    return request.content_type.startswith("multipart/")
 
 
 def _authorization(request: web.Request) -> str:
