@@ -57,10 +57,11 @@ class Account:
             raise RequestError(402, message, "insufficient_credits")
 
     def charge(self, usd: float) -> None:
-        """Spend `usd` (the balance stops at zero)."""
-        self.spent = round(self.spent + usd, 10)
+        """Spend `usd`; the balance stops at zero, and only what it had is counted spent."""
         if self.balance is not None:
-            self.balance = max(round(self.balance - usd, 10), 0.0)
+            usd = min(usd, self.balance)
+            self.balance = round(self.balance - usd, 10)
+        self.spent = round(self.spent + usd, 10)
         self.updated_at = int(time.time())
 
     def set_balance(self, balance: float | None) -> None:
