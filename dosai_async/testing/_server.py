@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -28,8 +28,18 @@ from aiohttp import web
 
 from ._account import Account, Charge
 from ._batch_routes import BatchApi
-from ._batch_runner import run_batch
-from ._batches import BatchJob, StartBatch
+from ._batch_tasks import BatchTasks
+from ._batches import StartBatch
+from ._builds import (
+    Build,
+    authorization,
+    by_body,
+    by_fault,
+    by_id,
+    by_key,
+    by_query,
+    by_upload,
+)
 from ._embeddings import EMBEDDING_MODEL
 from ._fault_header import parse_fault_header
 from ._faults import Fault
@@ -52,8 +62,6 @@ FAULT_HEADER = "X-Emulator-Fault"
 _SHUTDOWN_TIMEOUT = 1.0
 _MAX_FILE_BYTES = 200 * 1024 * 1024
 _MULTIPART_OVERHEAD = 64 * 1024
-
-Build = Callable[[web.Request, Any, Fault | None], Plan]
 
 
 class DosAIEmulator:
@@ -125,7 +133,7 @@ class DosAIEmulator:
             embedding_models=tuple(embedding_models),
         )
         self._batch_api = BatchApi(self._api, FileStore(max_file_bytes))
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._batch_tasks = BatchTasks(self._api, self._batch_api, lambda: self.batch_interval)
         self._schedule = FaultSchedule()
         self._log: list[RecordedRequest] = []
         self._arrived = asyncio.Event()
@@ -159,7 +167,7 @@ class DosAIEmulator:
             return
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
-        await self._stop_batches()
+        await self._batch_tasks.stop()
         await runner.cleanup()
 
     async def serve_forever(self) -> None:
@@ -255,13 +263,7 @@ class DosAIEmulator:
 
         Bound it with `asyncio.timeout()` as needed.
         """
-        job = self._batch_api.batches.get(batch_id)
-        if job is None:
-            raise KeyError(batch_id)
-        task = self._tasks.get(batch_id)
-        if task is not None:
-            await asyncio.wait((task,))  # not `await task`: a cancelled waiter leaves it be
-        return job.object()
+        return await self._batch_tasks.wait(batch_id)
 
     async def wait_for_requests(self, count: int = 1) -> list[RecordedRequest]:
         """Wait until `count` requests were received (on the emulator's loop); the log.
@@ -317,18 +319,18 @@ class DosAIEmulator:
         add("POST", "/v1/chat/completions", self._route("chat", self._chat_plan))
         add("GET", "/v1/models", self._route("models", self._models_plan))
         add("GET", "/v1/models/{model:.+}", self._route("models", self._model_plan))
-        add("POST", "/v1/embeddings", self._route("embeddings", self._embeddings_plan))
-        add("GET", "/v1/key", self._route("account", self._key_plan))
-        add("GET", "/v1/user/balance", self._route("account", self._balance_plan))
-        add("POST", "/v1/files", self._route("files", self._upload_plan))
-        add("GET", "/v1/files", self._route("files", _query(batch.file_list)))
-        add("GET", "/v1/files/{id}", self._route("files", _by_id(batch.file)))
-        add("DELETE", "/v1/files/{id}", self._route("files", _by_id(batch.file_delete)))
-        add("GET", "/v1/files/{id}/content", self._route("files", _by_id(batch.file_content)))
-        add("POST", "/v1/batches", self._route("batches", self._batch_create_plan))
-        add("GET", "/v1/batches", self._route("batches", _query(batch.batch_list)))
-        add("GET", "/v1/batches/{id}", self._route("batches", _by_id(batch.batch)))
-        add("POST", "/v1/batches/{id}/cancel", self._route("batches", _by_id(batch.cancel)))
+        add("POST", "/v1/embeddings", self._route("embeddings", by_body(self._api.embeddings)))
+        add("GET", "/v1/key", self._route("account", by_key(self._api.key)))
+        add("GET", "/v1/user/balance", self._route("account", by_key(self._api.balance)))
+        add("POST", "/v1/files", self._route("files", by_upload(batch.upload)))
+        add("GET", "/v1/files", self._route("files", by_query(batch.file_list)))
+        add("GET", "/v1/files/{id}", self._route("files", by_id(batch.file)))
+        add("DELETE", "/v1/files/{id}", self._route("files", by_id(batch.file_delete)))
+        add("GET", "/v1/files/{id}/content", self._route("files", by_id(batch.file_content)))
+        add("POST", "/v1/batches", self._route("batches", by_fault(batch.create)))
+        add("GET", "/v1/batches", self._route("batches", by_query(batch.batch_list)))
+        add("GET", "/v1/batches/{id}", self._route("batches", by_id(batch.batch)))
+        add("POST", "/v1/batches/{id}/cancel", self._route("batches", by_id(batch.cancel)))
         app.router.add_route("*", "/{tail:.*}", self._route(None, self._unknown_plan))
         return app
 
@@ -357,7 +359,7 @@ class DosAIEmulator:
         except web.HTTPRequestEntityTooLarge:
             too_big = error_plan(413, "Request body is too large", "request_too_large")
             return await self._send(request, too_big)
-        body = raw if _is_multipart(request) else parse_body(raw)
+        body = raw if request.content_type.startswith("multipart/") else parse_body(raw)
         try:
             fault = self._fault_for(request, route)
         except ValueError as exc:
@@ -379,26 +381,7 @@ class DosAIEmulator:
             if isinstance(effect, Charge):
                 self._api.account.charge(effect.usd)
             elif isinstance(effect, StartBatch):
-                self._start_batch(effect.job)
-
-    def _start_batch(self, job: BatchJob) -> None:
-        """Store the job and run it in a task this emulator owns."""
-        self._batch_api.batches.add(job)
-        runner = run_batch(job, self._api, self._batch_api.files, self._batch_pace)
-        task = asyncio.get_running_loop().create_task(runner, name=f"emulator-{job.id}")
-        self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
-
-    async def _batch_pace(self) -> None:
-        """The wait before each batch step (`batch_interval`, read live)."""
-        await asyncio.sleep(max(self.batch_interval, 0.0))
-
-    async def _stop_batches(self) -> None:
-        """Cancel every running batch task and wait for them to end."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+                self._batch_tasks.start(effect.job)
 
     def _fault_for(self, request: web.Request, route: str | None) -> Fault | None:
         """The header's fault, else the route's scheduled one; ValueError for a bad header."""
@@ -438,29 +421,7 @@ class DosAIEmulator:
         """The normal answer to a chat request, paced by the current latency."""
         latency = Latency(self.ttft, self.token_interval)
         as_json = fault is not None and fault.serves_json
-        return self._api.chat(_authorization(request), body, latency, as_json)
-
-    def _embeddings_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`POST /v1/embeddings`."""
-        return self._api.embeddings(_authorization(request), body)
-
-    def _key_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/key`."""
-        return self._api.key(_authorization(request))
-
-    def _balance_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/user/balance`."""
-        return self._api.balance(_authorization(request))
-
-    def _upload_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`POST /v1/files`; `body` is the raw multipart bytes."""
-        raw = body if isinstance(body, bytes) else b""
-        content_type = request.headers.get("Content-Type", "")
-        return self._batch_api.upload(_authorization(request), content_type, raw)
-
-    def _batch_create_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`POST /v1/batches`; a batch fault rides along with the new job."""
-        return self._batch_api.create(_authorization(request), body, fault)
+        return self._api.chat(authorization(request), body, latency, as_json)
 
     def _unknown_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """Any other path (only header faults reach it)."""
@@ -468,31 +429,11 @@ class DosAIEmulator:
 
     def _models_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """`GET /v1/models`."""
-        return self._api.model_list(_authorization(request))
+        return self._api.model_list(authorization(request))
 
     def _model_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """`GET /v1/models/{id}`."""
-        return self._api.model(_authorization(request), request.match_info["model"])
-
-
-def _by_id(route: Callable[[str, str], Plan]) -> Build:
-    """A build for a route that takes the key and the path's `{id}`."""
-    return lambda request, body, fault: route(_authorization(request), request.match_info["id"])
-
-
-def _query(route: Callable[[str, Mapping[str, str]], Plan]) -> Build:
-    """A build for a route that takes the key and the query string."""
-    return lambda request, body, fault: route(_authorization(request), request.query)
-
-
-def _is_multipart(request: web.Request) -> bool:
-    """True for a multipart body (a file upload), which stays bytes."""
-    return request.content_type.startswith("multipart/")
-
-
-def _authorization(request: web.Request) -> str:
-    """The Authorization header, or ""."""
-    return request.headers.get("Authorization", "")
+        return self._api.model(authorization(request), request.match_info["model"])
 
 
 def _status(request: web.Request, response: web.StreamResponse | None) -> int:
