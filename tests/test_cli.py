@@ -162,7 +162,11 @@ def test_models_json() -> None:
     """`models --json` prints the list as JSON."""
     result = dosai("models", "--local", "--json")
     assert result.returncode == 0
-    assert [model["id"] for model in json.loads(result.stdout)] == ["dos-ai", "dos-auto"]
+    assert [model["id"] for model in json.loads(result.stdout)] == [
+        "dos-ai",
+        "dos-auto",
+        "qwen3-embedding-4b",
+    ]
 
 
 # -- errors ------------------------------------------------------------------------------

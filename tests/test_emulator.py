@@ -141,7 +141,7 @@ def test_in_thread_serves_synchronous_callers() -> None:
         request = urllib.request.Request(f"{emu.base_url}/models", headers=AUTH)
         with urllib.request.urlopen(request, timeout=5) as response:
             listing = json.load(response)
-    assert [m["id"] for m in listing["data"]] == ["dos-ai", "dos-auto"]
+    assert [m["id"] for m in listing["data"]] == ["dos-ai", "dos-auto", "qwen3-embedding-4b"]
 
 
 def test_in_thread_reraises_a_startup_error() -> None:
@@ -551,7 +551,7 @@ async def test_models_lists_the_served_models(
     async with http.get(f"{emu.base_url}/models", headers=AUTH) as response:
         listing = await response.json()
     assert listing["object"] == "list"
-    assert [m["id"] for m in listing["data"]] == ["dos-ai", "dos-auto"]
+    assert [m["id"] for m in listing["data"]] == ["dos-ai", "dos-auto", "qwen3-embedding-4b"]
     assert all(m["object"] == "model" for m in listing["data"])
 
 

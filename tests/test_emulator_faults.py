@@ -414,9 +414,9 @@ async def test_queues_are_per_route(http: aiohttp.ClientSession, emu: DosAIEmula
 
 
 def test_unknown_route_is_refused() -> None:
-    """Only the chat and models routes take faults."""
-    with pytest.raises(ValueError, match="embeddings"):
-        DosAIEmulator().enqueue(Fault.status(500), route="embeddings")
+    """Only the emulator's routes take faults."""
+    with pytest.raises(ValueError, match="completions"):
+        DosAIEmulator().enqueue(Fault.status(500), route="completions")
 
 
 async def test_random_faults_hit_about_the_rate_reproducibly(

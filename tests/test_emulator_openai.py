@@ -50,7 +50,7 @@ async def client(
 async def test_openai_lists_and_retrieves_models(client: openai.AsyncOpenAI) -> None:
     """models.list() and models.retrieve() parse the emulator's answers."""
     page = await client.models.list()
-    assert [model.id for model in page.data] == ["dos-ai", "dos-auto"]
+    assert [model.id for model in page.data] == ["dos-ai", "dos-auto", "qwen3-embedding-4b"]
     model = await client.models.retrieve("dos-ai")
     assert model.owned_by == "dos"
 
@@ -175,4 +175,8 @@ def test_sync_openai_client_against_the_threaded_emulator() -> None:
     ):
         done = sdk.chat.completions.create(model="dos-ai", messages=QUESTION)
         assert "Paris" in (done.choices[0].message.content or "")
-        assert [m.id for m in sdk.models.list().data] == ["dos-ai", "dos-auto"]
+        assert [m.id for m in sdk.models.list().data] == [
+            "dos-ai",
+            "dos-auto",
+            "qwen3-embedding-4b",
+        ]

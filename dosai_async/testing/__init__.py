@@ -4,6 +4,10 @@
 (chat completions streamed and not, `n`, `stop`, `max_tokens`, seeds, Qwen reasoning, tools,
 structured output, models, Bearer auth, DOS error bodies, rate-limit headers), records every
 request (keys masked), counts statuses and concurrency, and misbehaves on request.
+It also serves embeddings (`qwen3-embedding-4b`), files, the OpenAI-style Batch API (run in
+the background by the same chat and embeddings engine, `batch_interval` seconds per line),
+and DOS's `GET /v1/key` and `GET /v1/user/balance` (shapes: `_account`), with a `balance`
+that chat, embeddings and batch lines (half price) spend and a 402 at zero.
 The pytest plugin (`dosai_emulator`, `dosai_emulator_thread` fixtures) ships with it.
 
     async with DosAIEmulator() as emu:
@@ -40,6 +44,16 @@ Faults (Python constructor / `X-Emulator-Fault` header / what the client sees):
         3 events, a clean end: no finish_reason, no `[DONE]`
     Fault.not_sse()                     not-sse
         a stream request answered with a 200 application/json completion
+
+Batch faults, on `POST /v1/batches` (`emu.enqueue(..., route="batches")` or the header);
+the create answer is normal, the batch misbehaves:
+
+    Fault.batch_failed("bad input")     batch-failed=bad input
+        `status: failed`, `errors.data[0].message` "bad input", no output
+    Fault.batch_expired(2)              batch-expired=2
+        2 lines run, then `status: expired`; the rest get `batch_expired` in the error file
+    Fault.batch_line_errors(3, 429)     batch-line-errors=3; status=429
+        every 3rd line answers 429 (DOS's error body) in the error file
 
 Also: `emu.set_random_faults(Fault.status(429, retry_after=1), rate=0.3, seed=1)`.
 Faults that damage a body leave error responses (401, 404...) alone; on a non-streaming

@@ -9,7 +9,8 @@ stall, the duration of keep-alives, the message of a stream error, otherwise the
 count). `after` stands for `after-events`. `body=` must come last and takes the rest of
 the header verbatim, so a body may contain `;`. Examples: `status=429; retry-after=1`,
 `stall-mid-stream=0.2; after=3`, `reset-mid-stream=2`, `stream-error=boom; event=error`,
-`status=500; body={"detail": "x"}`.
+`status=500; body={"detail": "x"}`. Batch faults (on `POST /v1/batches`): `batch-failed`,
+`batch-expired=2` (after 2 lines), `batch-line-errors=3; status=429`.
 
 The parser converts the text and calls the constructor: the same code path as Python.
 """
@@ -44,12 +45,17 @@ _KINDS: Mapping[str, tuple[Callable[..., Fault], str | None]] = {
     "malformed-json": (Fault.malformed_json, "after_events"),
     "truncate-stream": (Fault.truncate_stream, "after_events"),
     "not-sse": (Fault.not_sse, None),
+    "batch-failed": (Fault.batch_failed, "message"),
+    "batch-expired": (Fault.batch_expired, "after_lines"),
+    "batch-line-errors": (Fault.batch_line_errors, "every"),
 }
 # Header parameter -> how its text becomes the constructor's argument.
 _PARAMS: Mapping[str, Callable[[str], object]] = {
     "status": int,
     "code": int,
     "after_events": int,
+    "after_lines": int,
+    "every": int,
     "seconds": float,
     "interval": float,
     "duration": float,

@@ -157,6 +157,21 @@ class Fault:
         """Answer a stream request with a 200 JSON completion instead of SSE."""
         return NotSSEFault()
 
+    @staticmethod
+    def batch_failed(message: str = "The batch input file failed validation") -> Fault:
+        """(`POST /v1/batches`) The batch fails validation: `status: failed`, `errors`."""
+        return BatchFault(fail=message)
+
+    @staticmethod
+    def batch_expired(after_lines: int = 0) -> Fault:
+        """(`POST /v1/batches`) Expire after `after_lines` lines; the rest: `batch_expired`."""
+        return BatchFault(expire_after=after_lines)
+
+    @staticmethod
+    def batch_line_errors(every: int = 2, status: int = 500) -> Fault:
+        """(`POST /v1/batches`) Every `every`-th line answers `status` (in the error file)."""
+        return BatchFault(error_every=every, error_status=status)
+
 
 @attrs.frozen
 class StatusFault(Fault):
@@ -307,6 +322,29 @@ class NotSSEFault(Fault):
     def apply(self, plan: Plan) -> Plan:
         """Nothing to change: the server already rendered the reply as JSON."""
         return plan
+
+
+@attrs.frozen
+class BatchFault(Fault):
+    """How a batch created with this fault misbehaves; its HTTP answer is left alone.
+
+    Other routes ignore it. See `Fault.batch_failed`, `batch_expired`, `batch_line_errors`.
+    """
+
+    fail: str | None = None
+    expire_after: int | None = attrs.field(default=None, validator=optional(ge(0)))
+    error_every: int | None = attrs.field(default=None, validator=optional(gt(0)))
+    error_status: int = attrs.field(default=500, validator=[ge(400), le(599)])
+
+    def apply(self, plan: Plan) -> Plan:
+        """Nothing to change: the batch runner reads the fault."""
+        return plan
+
+    def line_error(self, number: int) -> int | None:
+        """The status that line `number` (from 1) fails with, if any."""
+        if self.error_every is not None and number % self.error_every == 0:
+            return self.error_status
+        return None
 
 
 def _rebody(plan: Plan, pieces: tuple[Piece, ...]) -> Plan:

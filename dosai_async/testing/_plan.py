@@ -7,7 +7,12 @@ written, so faults are pure `Plan -> Plan` functions (see `_faults`) and a singl
 Plan: a status, headers, and the body as a sequence of `Piece`s. For a stream each piece is
 one SSE event; for a JSON body there is one piece, which a fault may split. A piece carries
 the pause to take before it is written; the writer joins consecutive pieces without a pause
-into one `write`, so a zero-latency stream leaves in a single call.
+into one `write`, so a zero-latency stream leaves in a single call (unless `stream_pieces`:
+a file download goes out one chunk per write).
+
+A plan may carry `effects`: state changes (a charge, a batch to start) the server applies only
+if the plan it finally sends, after any fault, is a 2xx. A fault that replaces the response
+(`Fault.status`) builds a new plan without them, so a rejected request is not charged.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ _ERROR_TYPES: Mapping[int, tuple[str, str]] = {
     402: ("payment_required", "insufficient_credits"),
     403: ("permission_denied", "forbidden"),
     404: ("invalid_request_error", "not_found"),
+    409: ("invalid_request_error", "conflict"),
     413: ("invalid_request_error", "context_length_exceeded"),
     422: ("invalid_request_error", "unprocessable_entity"),
     429: ("rate_limit_error", "rate_limit_exceeded"),
@@ -40,6 +46,7 @@ _ERROR_MESSAGES: Mapping[int, str] = {
     402: "Insufficient credits",
     403: "Forbidden",
     404: "Not found",
+    409: "Conflict",
     413: "This request exceeds the model's context length",
     422: "Unprocessable request",
     429: "Rate limit exceeded, please retry after the time in Retry-After",
@@ -72,6 +79,8 @@ class Plan:
     head_delay: float = 0.0
     abort_before_headers: bool = False
     abort_at_end: bool = False
+    stream_pieces: bool = False
+    effects: tuple[object, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
-from ._plan import Plan, error_plan
+from ._plan import Plan, error_body, error_plan
 
-__all__ = ["ChatRequest", "RequestError", "Tool", "parse_chat_request"]
+__all__ = ["ChatRequest", "RequestError", "Tool", "invalid", "parse_chat_request"]
 
 _MAX_N = 128
 # `json_object` has no schema; this one makes the reply a small, readable object.
@@ -35,7 +35,10 @@ _JSON_OBJECT_SCHEMA: Mapping[str, Any] = {
 
 
 class RequestError(Exception):
-    """A request the real API would refuse; `plan` is the error response."""
+    """A request the real API would refuse; `plan` is the error response.
+
+    `status` and `body` (DOS's error object) are the same answer as data, for a batch line.
+    """
 
     def __init__(
         self,
@@ -46,6 +49,8 @@ class RequestError(Exception):
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(message or f"HTTP {status}")
+        self.status = status
+        self.body: dict[str, Any] = error_body(status, message, code, param)
         plan = error_plan(status, message, code, param)
         self.plan: Plan = attrs.evolve(plan, headers=headers)
 
@@ -77,9 +82,12 @@ class ChatRequest:
     thinking: bool | None = None
 
 
-def _invalid(message: str, code: str, param: str | None = None) -> RequestError:
+def invalid(message: str, code: str, param: str | None = None) -> RequestError:
     """A 400 in DOS's shape."""
     return RequestError(400, message, code, param)
+
+
+_invalid = invalid
 
 
 def parse_chat_request(body: Any, default_model: str) -> ChatRequest:

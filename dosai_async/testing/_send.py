@@ -65,7 +65,7 @@ def reset(request: web.Request) -> None:
 
 def _is_whole(plan: Plan) -> bool:
     """True if the plan can leave in one write: no pauses, no cut, honest length."""
-    if plan.abort_at_end or any(piece.delay > 0 for piece in plan.pieces):
+    if plan.abort_at_end or plan.stream_pieces or any(p.delay > 0 for p in plan.pieces):
         return False
     return plan.content_length is None or plan.content_length == len(plan.body)
 
@@ -87,7 +87,8 @@ async def _paced(
         response.content_length = plan.content_length
     try:
         await response.prepare(request)
-        for delay, data in _batches(plan.pieces):
+        writes = _writes(plan)
+        for delay, data in writes:
             await pause(delay)
             await response.write(data)
         if plan.abort_at_end:
@@ -98,6 +99,13 @@ async def _paced(
     except (ConnectionError, Closing):
         reset(request)
     return response
+
+
+def _writes(plan: Plan) -> list[tuple[float, bytes]]:
+    """The writes of a plan: one per piece for `stream_pieces`, else joined by `_batches`."""
+    if plan.stream_pieces:
+        return [(piece.delay, piece.data) for piece in plan.pieces]
+    return _batches(plan.pieces)
 
 
 def _batches(pieces: Iterable[Piece]) -> list[tuple[float, bytes]]:

@@ -10,7 +10,9 @@ Decisions:
   costs a few milliseconds; `close()` wakes stalled handlers at once (they reset their
   connection) and waits at most `_SHUTDOWN_TIMEOUT` for anything else.
 - Without a seed the replies are still deterministic: tests must not flake.
-- What the API answers lives in `_routes` (no I/O); this module owns the sockets' side.
+- What the API answers lives in `_routes` and `_batch_routes` (no I/O); this module owns
+  the sockets' side, applies a sent plan's effects (charges, batches to start) and owns the
+  batch tasks: `close()` cancels and awaits them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,26 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from ._account import Account, Charge
+from ._batch_routes import BatchApi
+from ._batch_tasks import BatchTasks
+from ._batches import StartBatch
+from ._builds import (
+    Build,
+    authorization,
+    by_body,
+    by_fault,
+    by_id,
+    by_key,
+    by_query,
+    by_upload,
+)
+from ._embeddings import EMBEDDING_MODEL
 from ._fault_header import parse_fault_header
 from ._faults import Fault
+from ._files import FileStore
 from ._plan import Plan, error_plan
-from ._records import EmulatorStats, RateWindow, RecordedRequest, mask_headers
+from ._records import EmulatorStats, RateWindow, RecordedRequest, mask_headers, mask_secret
 from ._replies import ReplyStyle
 from ._routes import NO_BODY, Api, parse_body
 from ._schedule import FaultSchedule
@@ -39,10 +57,11 @@ __all__ = ["DosAIEmulator"]
 
 DEFAULT_API_KEY = "dos_sk_emulator"
 DEFAULT_MODELS = ("dos-ai", "dos-auto")
+DEFAULT_EMBEDDING_MODELS = (EMBEDDING_MODEL,)
 FAULT_HEADER = "X-Emulator-Fault"
 _SHUTDOWN_TIMEOUT = 1.0
-
-Build = Callable[[web.Request, Any, Fault | None], Plan]
+_MAX_FILE_BYTES = 200 * 1024 * 1024
+_MULTIPART_OVERHEAD = 64 * 1024
 
 
 class DosAIEmulator:
@@ -62,7 +81,14 @@ class DosAIEmulator:
     older vLLM). `reply_tokens` bounds the length of generated answers. `rate_limit` is the
     per-minute limit reported in `X-RateLimit-*`; `enforce_rate_limit=True` also answers
     429 past it. Prompts over `context_length` tokens get a 413. `models` are the ids
-    served (`dos-auto` is answered as `dos-ai`).
+    served (`dos-auto` is answered as `dos-ai`); `embedding_models` those of
+    `POST /v1/embeddings` (also listed by `GET /v1/models`, with `type: "embedding"`).
+
+    `balance` (USD; None, the default, is unlimited) is spent by each chat and embeddings
+    answer (its `usage.cost`) and by batch lines (half price); at zero those routes answer
+    402 `insufficient_credits`. `GET /v1/key` and `GET /v1/user/balance` report it.
+    Files live in memory (`max_file_bytes` per upload, 413 past it). Batches run in the
+    background, one line per `batch_interval` seconds (0: as fast as the loop allows).
 
     Connection resets are real TCP RSTs. A handler stalled by a fault keeps its slot in
     `stats.in_flight` until the stall ends or the emulator closes, even if the client left.
@@ -83,12 +109,18 @@ class DosAIEmulator:
         rate_limit: int = 300,
         enforce_rate_limit: bool = False,
         context_length: int = 262_144,
+        embedding_models: Sequence[str] = DEFAULT_EMBEDDING_MODELS,
+        balance: float | None = None,
+        batch_interval: float = 0.01,
+        max_file_bytes: int = _MAX_FILE_BYTES,
     ) -> None:
         self.host = host
         self.ttft = ttft
         self.token_interval = token_interval
+        self.batch_interval = batch_interval
         self.stats = EmulatorStats()
         self._port = port
+        label = mask_secret(api_key or DEFAULT_API_KEY)
         self._api = Api(
             models=tuple(models),
             api_key=api_key,
@@ -97,7 +129,11 @@ class DosAIEmulator:
             context_length=context_length,
             rate=RateWindow(rate_limit),
             enforce_rate_limit=enforce_rate_limit,
+            account=Account(balance, label, rate_limit),
+            embedding_models=tuple(embedding_models),
         )
+        self._batch_api = BatchApi(self._api, FileStore(max_file_bytes))
+        self._batch_tasks = BatchTasks(self._api, self._batch_api, lambda: self.batch_interval)
         self._schedule = FaultSchedule()
         self._log: list[RecordedRequest] = []
         self._arrived = asyncio.Event()
@@ -131,6 +167,7 @@ class DosAIEmulator:
             return
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
+        await self._batch_tasks.stop()
         await runner.cleanup()
 
     async def serve_forever(self) -> None:
@@ -186,6 +223,48 @@ class DosAIEmulator:
         """Every request received so far, oldest first (a copy)."""
         return list(self._log)
 
+    @property
+    def balance(self) -> float | None:
+        """The credit balance left in USD (None: unlimited); settable, e.g. to 0."""
+        return self._api.account.balance
+
+    @balance.setter
+    def balance(self, value: float | None) -> None:
+        self._api.account.set_balance(value)
+
+    @property
+    def spent(self) -> float:
+        """USD charged so far (chat, embeddings, batch lines)."""
+        return self._api.account.spent
+
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch created, oldest first, as `GET /v1/batches/{id}` shows it (a copy).
+
+        `len(emu.batches)` counts the batches this emulator saw: a client that re-attaches
+        to a batch after losing the create answer leaves it at 1.
+        """
+        return [job.object() for job in self._batch_api.batches]
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """Every stored file, oldest first, as `GET /v1/files/{id}` shows it."""
+        return [stored.object() for stored in self._batch_api.files]
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of a stored file (KeyError if there is none)."""
+        for stored in self._batch_api.files:
+            if stored.id == file_id:
+                return stored.data
+        raise KeyError(file_id)
+
+    async def wait_for_batch(self, batch_id: str) -> dict[str, Any]:
+        """Wait (on the emulator's loop) until the batch is final; its object.
+
+        Bound it with `asyncio.timeout()` as needed.
+        """
+        return await self._batch_tasks.wait(batch_id)
+
     async def wait_for_requests(self, count: int = 1) -> list[RecordedRequest]:
         """Wait until `count` requests were received (on the emulator's loop); the log.
 
@@ -207,7 +286,10 @@ class DosAIEmulator:
     def enqueue(self, *faults: Fault, route: str = "chat", times: int = 1) -> None:
         """Give the route's next requests these faults, in order (`times` rounds).
 
-        Routes: "chat" (`POST /v1/chat/completions`) and "models" (`GET /v1/models...`).
+        Routes: "chat" (`POST /v1/chat/completions`), "models" (`GET /v1/models...`),
+        "embeddings", "files" (`/v1/files...`), "batches" (`/v1/batches...`; a batch fault
+        such as `Fault.batch_expired()` goes to the next create) and "account"
+        (`/v1/key`, `/v1/user/balance`).
         """
         self._schedule.enqueue(route, faults, times)
 
@@ -232,10 +314,23 @@ class DosAIEmulator:
 
     def _app(self) -> web.Application:
         """Routes; anything else is a 404 in DOS's error shape."""
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._route("chat", self._chat_plan))
-        app.router.add_get("/v1/models", self._route("models", self._models_plan))
-        app.router.add_get("/v1/models/{model:.+}", self._route("models", self._model_plan))
+        app = web.Application(client_max_size=self._batch_api.files.max_bytes + _MULTIPART_OVERHEAD)
+        add, batch = app.router.add_route, self._batch_api
+        add("POST", "/v1/chat/completions", self._route("chat", self._chat_plan))
+        add("GET", "/v1/models", self._route("models", self._models_plan))
+        add("GET", "/v1/models/{model:.+}", self._route("models", self._model_plan))
+        add("POST", "/v1/embeddings", self._route("embeddings", by_body(self._api.embeddings)))
+        add("GET", "/v1/key", self._route("account", by_key(self._api.key)))
+        add("GET", "/v1/user/balance", self._route("account", by_key(self._api.balance)))
+        add("POST", "/v1/files", self._route("files", by_upload(batch.upload)))
+        add("GET", "/v1/files", self._route("files", by_query(batch.file_list)))
+        add("GET", "/v1/files/{id}", self._route("files", by_id(batch.file)))
+        add("DELETE", "/v1/files/{id}", self._route("files", by_id(batch.file_delete)))
+        add("GET", "/v1/files/{id}/content", self._route("files", by_id(batch.file_content)))
+        add("POST", "/v1/batches", self._route("batches", by_fault(batch.create)))
+        add("GET", "/v1/batches", self._route("batches", by_query(batch.batch_list)))
+        add("GET", "/v1/batches/{id}", self._route("batches", by_id(batch.batch)))
+        add("POST", "/v1/batches/{id}/cancel", self._route("batches", by_id(batch.cancel)))
         app.router.add_route("*", "/{tail:.*}", self._route(None, self._unknown_plan))
         return app
 
@@ -259,8 +354,12 @@ class DosAIEmulator:
         self, request: web.Request, route: str | None, build: Build
     ) -> web.StreamResponse:
         """Read, pick the fault, record, plan, inject, send."""
-        raw = await request.read()
-        body = parse_body(raw)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            too_big = error_plan(413, "Request body is too large", "request_too_large")
+            return await self._send(request, too_big)
+        body = raw if request.content_type.startswith("multipart/") else parse_body(raw)
         try:
             fault = self._fault_for(request, route)
         except ValueError as exc:
@@ -272,7 +371,17 @@ class DosAIEmulator:
         if fault is not None:
             self.stats.faults += 1
             plan = fault.apply(plan)
+        if plan.ok:
+            self._apply(plan.effects)
         return await self._send(request, plan)
+
+    def _apply(self, effects: tuple[object, ...]) -> None:
+        """Charge the account and start batches for a plan that is being sent."""
+        for effect in effects:
+            if isinstance(effect, Charge):
+                self._api.account.charge(effect.usd)
+            elif isinstance(effect, StartBatch):
+                self._batch_tasks.start(effect.job)
 
     def _fault_for(self, request: web.Request, route: str | None) -> Fault | None:
         """The header's fault, else the route's scheduled one; ValueError for a bad header."""
@@ -312,7 +421,7 @@ class DosAIEmulator:
         """The normal answer to a chat request, paced by the current latency."""
         latency = Latency(self.ttft, self.token_interval)
         as_json = fault is not None and fault.serves_json
-        return self._api.chat(_authorization(request), body, latency, as_json)
+        return self._api.chat(authorization(request), body, latency, as_json)
 
     def _unknown_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """Any other path (only header faults reach it)."""
@@ -320,16 +429,11 @@ class DosAIEmulator:
 
     def _models_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """`GET /v1/models`."""
-        return self._api.model_list(_authorization(request))
+        return self._api.model_list(authorization(request))
 
     def _model_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
         """`GET /v1/models/{id}`."""
-        return self._api.model(_authorization(request), request.match_info["model"])
-
-
-def _authorization(request: web.Request) -> str:
-    """The Authorization header, or ""."""
-    return request.headers.get("Authorization", "")
+        return self._api.model(authorization(request), request.match_info["model"])
 
 
 def _status(request: web.Request, response: web.StreamResponse | None) -> int:

@@ -27,6 +27,7 @@ from ._replies import Choice, Reply
 __all__ = [
     "Envelope",
     "Latency",
+    "completion_body",
     "completion_plan",
     "model_object",
     "models_body",
@@ -67,9 +68,9 @@ def usage(reply: Reply) -> dict[str, Any]:
     }
 
 
-def completion_plan(reply: Reply, envelope: Envelope, latency: Latency) -> Plan:
-    """A `chat.completion` JSON response, delayed by the whole generation time."""
-    body = {
+def completion_body(reply: Reply, envelope: Envelope) -> dict[str, Any]:
+    """A `chat.completion` object (also a batch output line's `response.body`)."""
+    return {
         "id": envelope.id,
         "object": "chat.completion",
         "created": envelope.created,
@@ -77,6 +78,11 @@ def completion_plan(reply: Reply, envelope: Envelope, latency: Latency) -> Plan:
         "choices": [_message_choice(c, envelope.reasoning_field) for c in reply.choices],
         "usage": usage(reply),
     }
+
+
+def completion_plan(reply: Reply, envelope: Envelope, latency: Latency) -> Plan:
+    """A `chat.completion` JSON response, delayed by the whole generation time."""
+    body = completion_body(reply, envelope)
     longest = max(_deltas(c) for c in reply.choices)
     delay = latency.ttft + latency.interval * max(longest - 1, 0)
     return attrs.evolve(json_plan(200, body), head_delay=delay)
@@ -93,9 +99,12 @@ def stream_plan(reply: Reply, envelope: Envelope, latency: Latency, include_usag
     return Plan(200, SSE_TYPE, tuple(pieces), sse=True)
 
 
-def models_body(models: Iterable[str], context_length: int) -> dict[str, Any]:
-    """The `GET /models` list."""
-    return {"object": "list", "data": [model_object(m, context_length) for m in models]}
+def models_body(
+    models: Iterable[str], context_length: int, embedding: Iterable[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The `GET /models` list: chat models, then embedding models (already rendered)."""
+    chat = [model_object(m, context_length) for m in models]
+    return {"object": "list", "data": [*chat, *embedding]}
 
 
 # DOS lists prices per token as strings (USD); vLLM adds `max_model_len`.
@@ -109,6 +118,7 @@ def model_object(model: str, context_length: int) -> dict[str, Any]:
         "object": "model",
         "created": _MODEL_CREATED,
         "owned_by": "dos",
+        "type": "chat",
         "context_length": context_length,
         "pricing": dict(_PRICING),
         "max_model_len": context_length,
