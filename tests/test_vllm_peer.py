@@ -18,8 +18,11 @@ from hypothesis import strategies as st
 
 from dosai_async import (
     AsyncDosAI,
+    BadRequestError,
     ChatCompletion,
     ChatCompletionChunk,
+    ContextLengthExceededError,
+    ContextWindowBadRequestError,
     RetryPolicy,
     _converter,
     to_dict,
@@ -27,8 +30,9 @@ from dosai_async import (
 from dosai_async._accumulate import ChunkAccumulator
 from dosai_async.testing import DosAIEmulator
 
-from ._rawserver import Conn, Handler, RawServer, client, stream_final
-from .conftest import PEERS
+from ._rawserver import Conn, Handler, RawServer, stream_final
+from ._rawserver import client as raw_client
+from .conftest import PEERS, Scripted
 
 VLLM = PEERS / "vllm"
 FINGERPRINT = "vllm-0.32.0-a83e08f6"
@@ -100,7 +104,7 @@ def _drop_empty(value: Any) -> Any:
 async def test_final_keeps_vllm_fingerprint_and_unknown_fields(name: str) -> None:
     """final() has the fingerprint of the last chunks, each choice's stop_reason and extras."""
     with RawServer(replay(name)) as server:
-        async with client(server.base_url) as dos:
+        async with raw_client(server.base_url) as dos:
             final = await stream_final(dos, model="dos-ai")
     assert final.system_fingerprint == FINGERPRINT
     assert dict(final.extra) == {"prompt_token_ids": None, "prompt_text": None}
@@ -124,7 +128,7 @@ async def test_streamed_greedy_answer_equals_the_non_streamed_one() -> None:
         del answer["choices"][0]["message"][key]
     del answer["choices"][0]["routed_experts"]
     with RawServer(replay("stream_greedy_include_usage.sse")) as server:
-        async with client(server.base_url) as dos:
+        async with raw_client(server.base_url) as dos:
             final = await stream_final(dos, model="dos-ai")
     assert _compared(final) == _compared(answer)
     assert final.choices[0].extra == _converter.structure(answer, ChatCompletion).choices[0].extra
@@ -210,3 +214,60 @@ def test_emulator_stream_accumulates_to_its_non_streaming_answer() -> None:
             assert final == whole
 
         check()
+
+
+# --- item 10b: vLLM's context overflow is a 400 that ContextLengthExceededError catches --------
+
+
+@pytest.mark.parametrize(
+    ("name", "stream", "param"),
+    [
+        ("error_400_context_length.json", False, "input_tokens"),
+        ("error_400_context_length_stream.json", True, "input_tokens"),
+        ("error_400_max_tokens.json", False, "max_tokens"),
+    ],
+)
+async def test_vllm_context_overflow_is_both_errors(name: str, stream: bool, param: str) -> None:
+    """vLLM's overflow 400 is caught by ContextLengthExceededError and BadRequestError alike."""
+    with RawServer(replay(name)) as server:
+        async with raw_client(server.base_url) as dos:
+            with pytest.raises(ContextLengthExceededError) as caught:
+                await dos.chat.completions.create(model="dos-ai", messages=MESSAGES, stream=stream)
+        assert len(server.requests) == 1  # an overflow is never retried
+    error = caught.value
+    assert type(error) is ContextWindowBadRequestError
+    assert isinstance(error, BadRequestError)
+    assert error.status_code == 400
+    assert error.param == param
+    assert error.message == json.loads((VLLM / name).read_bytes())["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "name", ["error_400_temperature.json", "error_400_n0.json", "error_400_malformed_json.json"]
+)
+async def test_other_vllm_400s_stay_plain_bad_requests(name: str) -> None:
+    """A 400 about anything else is a BadRequestError only."""
+    with RawServer(replay(name)) as server:
+        async with raw_client(server.base_url) as dos:
+            with pytest.raises(BadRequestError) as caught:
+                await dos.chat.completions.create(model="dos-ai", messages=MESSAGES)
+    assert type(caught.value) is BadRequestError
+    assert not isinstance(caught.value, ContextLengthExceededError)
+
+
+async def test_openai_context_length_code_on_a_400_is_recognised(
+    client: AsyncDosAI, server: Scripted
+) -> None:
+    """OpenAI's 400 with code context_length_exceeded is caught as a context overflow."""
+    body = {
+        "error": {
+            "message": "Please reduce the length of the messages.",
+            "type": "invalid_request_error",
+            "param": "messages",
+            "code": "context_length_exceeded",
+        }
+    }
+    server.reply(400, body)
+    with pytest.raises(ContextLengthExceededError) as caught:
+        await client.chat.completions.create(model="dos-ai", messages=MESSAGES)
+    assert isinstance(caught.value, BadRequestError)
