@@ -10,7 +10,13 @@ Rules, shared by every OpenAI-compatible server we have recordings of:
   ``id``, ``type`` and ``function.name`` win (DashScope repeats ``"id": ""`` and Mistral-hosted
   GLM ``"name": ""`` in later fragments);
 - ``finish_reason`` is the last non-null value; ``usage`` the last non-null object, on any
-  chunk; logprob token lists concatenate in order.
+  chunk; logprob token lists concatenate in order;
+- ``system_fingerprint`` and ``service_tier`` are the last non-null values (vLLM sends the
+  fingerprint only on the last chunks); ``id``, ``created`` and ``model`` come from the first;
+- unknown fields (``extra``) of chunks, choices and deltas go to the completion, its choices
+  and their messages: a list concatenates (vLLM's per-chunk ``token_ids``), any other value
+  is the last non-null one, and a null only stands for a key never seen with a value (vLLM's
+  ``stop_reason: null``). Merging runs only for chunks that carry such fields.
 
 Strings are collected as pieces and joined in ``snapshot()``: appending is O(1) per chunk,
 where ``+=`` on a growing string would copy it every time; every 64 pieces are folded into
@@ -19,9 +25,12 @@ one block so a long stream does not keep one small string object per delta.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ._types import (
+    NO_EXTRA,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
@@ -65,12 +74,53 @@ class _ToolCallState:
         )
 
 
+class _Extra:
+    """Unknown fields merged across chunks (the rules are in the module docstring).
+
+    vLLM puts ``token_ids: null`` on every choice of every chunk, so merging must cost next
+    to nothing when a chunk repeats what the last one said: ``seen`` is the mapping merged
+    last, and merging an equal one again changes nothing unless it held a list (then
+    ``seen`` is None, so every such mapping is merged).
+    """
+
+    __slots__ = ("seen", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.seen: Mapping[str, Any] | None = None
+
+    def add(self, extra: Mapping[str, Any]) -> None:
+        values = self.values
+        self.seen = extra
+        for key, value in extra.items():
+            if value is None:
+                values.setdefault(key, None)
+            elif value.__class__ is list:
+                self.seen = None
+                held = values.get(key)
+                if held.__class__ is list:
+                    held.extend(value)
+                else:
+                    values[key] = list(value)  # our own copy: later lists extend it
+            else:
+                values[key] = value
+
+    def mapping(self) -> Mapping[str, Any]:
+        if not self.values:
+            return NO_EXTRA
+        # A copy, lists included: a partial snapshot must not change as the stream goes on.
+        copy = {k: list(v) if v.__class__ is list else v for k, v in self.values.items()}
+        return MappingProxyType(copy)
+
+
 class _ChoiceState:
     __slots__ = (
         "content",
+        "extra",
         "finish_reason",
         "logprobs_content",
         "logprobs_refusal",
+        "message_extra",
         "reasoning",
         "reasoning_content",
         "refusal",
@@ -88,11 +138,15 @@ class _ChoiceState:
         self.finish_reason: str | None = None
         self.logprobs_content: list[ChatCompletionTokenLogprob] | None = None
         self.logprobs_refusal: list[ChatCompletionTokenLogprob] | None = None
+        self.extra = _Extra()
+        self.message_extra = _Extra()
 
     def add(self, delta: ChoiceDelta) -> bool:
         """Merge one delta; True if it carried content (text, reasoning, refusal or tools)."""
         if delta.role and self.role is None:
             self.role = delta.role
+        if delta.extra is not NO_EXTRA and delta.extra != self.message_extra.seen:
+            self.message_extra.add(delta.extra)
         carried = False
         if delta.content is not None:
             self.content = _append(self.content, delta.content)
@@ -133,12 +187,14 @@ class _ChoiceState:
             reasoning=_join(self.reasoning),
             reasoning_content=_join(self.reasoning_content),
             tool_calls=calls or None,
+            extra=self.message_extra.mapping(),
         )
         return Choice(
             index=index,
             message=message,
             finish_reason=self.finish_reason,
             logprobs=self._logprobs(),
+            extra=self.extra.mapping(),
         )
 
     def _logprobs(self) -> ChoiceLogprobs | None:
@@ -200,6 +256,9 @@ class ChunkAccumulator:
         self.usage: CompletionUsage | None = None
         self._choices: dict[int, _ChoiceState] = {}
         self._header: dict[str, Any] = {}
+        self._fingerprint: str | None = None
+        self._tier: str | None = None
+        self._extra = _Extra()
 
     def add(self, chunk: ChatCompletionChunk) -> bool:
         """Merge a chunk; True if it carried content or finished a choice."""
@@ -208,6 +267,12 @@ class ChunkAccumulator:
             self._take_header(chunk)
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.system_fingerprint is not None:
+            self._fingerprint = chunk.system_fingerprint
+        if chunk.service_tier is not None:
+            self._tier = chunk.service_tier
+        if chunk.extra is not NO_EXTRA and chunk.extra != self._extra.seen:
+            self._extra.add(chunk.extra)
         carried = False
         for choice in chunk.choices:
             state = self._choices.get(choice.index)
@@ -220,16 +285,12 @@ class ChunkAccumulator:
                 carried = True
             if choice.logprobs is not None:
                 state.add_logprobs(choice.logprobs)
+            if choice.extra is not NO_EXTRA and choice.extra != state.extra.seen:
+                state.extra.add(choice.extra)
         return carried
 
     def _take_header(self, chunk: ChatCompletionChunk) -> None:
-        self._header = {
-            "id": chunk.id,
-            "created": chunk.created,
-            "model": chunk.model,
-            "system_fingerprint": chunk.system_fingerprint,
-            "service_tier": chunk.service_tier,
-        }
+        self._header = {"id": chunk.id, "created": chunk.created, "model": chunk.model}
 
     def all_finished(self) -> bool:
         """True when at least one choice exists and every choice has a finish_reason."""
@@ -239,4 +300,12 @@ class ChunkAccumulator:
     def snapshot(self, meta: ResponseMeta | None = None) -> ChatCompletion:
         """The accumulated result so far."""
         choices = [self._choices[i].build(i) for i in sorted(self._choices)]
-        return ChatCompletion(choices=choices, usage=self.usage, response=meta, **self._header)
+        return ChatCompletion(
+            choices=choices,
+            usage=self.usage,
+            system_fingerprint=self._fingerprint,
+            service_tier=self._tier,
+            extra=self._extra.mapping(),
+            response=meta,
+            **self._header,
+        )

@@ -10,10 +10,14 @@ Plan:
   them, and a thin wrapper collects them only when the payload has keys the class does not
   know (one ``issuperset`` check, no allocation, on the common path).
 - Request models unstructure without the fields left at ``None``, so unset means unsent.
+- Enums (``StrEnum``, ``IntEnum``, ``(str, Enum)``...) structure to their members, and only
+  from a JSON value of the member's own type (``true`` is not ``IntEnum`` 1); a value that is
+  no member names the allowed ones.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -24,6 +28,7 @@ import cattrs
 import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
+from cattrs.v import format_exception
 
 from ._codegen import check_nesting, make_fast_structure
 from ._exceptions import ResponseValidationError
@@ -131,10 +136,37 @@ def _primitive_hook(tp: Any) -> Callable[[Any, Any], Any]:
     allowed = _PRIMITIVES[optional if optional is not None else tp]
     expected = allowed[0].__name__
 
-    def structure(value: Any, _: Any) -> Any:
+    def structure(value: Any, target: Any) -> Any:
+        if target is not tp and _is_enum(target):
+            # cattrs dispatches classes by MRO, so ``class Color(str, Enum)`` lands on the
+            # ``str`` hook; one identity check sends it on to the enum's own hook.
+            return _enum_hook(target)(value, target)
         if value.__class__ in allowed or (optional is not None and value is None):
             return value
         raise TypeError(f"expected {expected}, got {type(value).__name__}")
+
+    return structure
+
+
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+class _NotAMember(ValueError):
+    """A JSON value that is none of an enum's values; its message lists the allowed ones."""
+
+
+@functools.cache
+def _enum_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    """The member whose value the JSON value is, of the same JSON type (``true`` is not 1)."""
+    by_value = {member.value: member for member in cls}
+    allowed = ", ".join(repr(value) for value in by_value)
+
+    def structure(value: Any, _: Any) -> enum.Enum:
+        member = by_value.get(value) if value.__hash__ is not None else None
+        if member is None or member.value.__class__ is not value.__class__:
+            raise _NotAMember(f"{value!r} is not a {cls.__name__} (one of {allowed})")
+        return member
 
     return structure
 
@@ -152,6 +184,9 @@ def _is_primitive(tp: Any) -> bool:
 
 def _configure(converter: cattrs.Converter, *, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_primitive, _primitive_hook)
+    # Enums of str/int values reach ``_enum_hook`` through the primitive hooks (cattrs tries
+    # classes by MRO before any factory); this factory serves the others (``class X(Enum)``).
+    converter.register_structure_hook_factory(_is_enum, _enum_hook)
     for tp in _PRIMITIVES:  # plain classes dispatch before factories, so register them too
         converter.register_structure_hook(tp, _primitive_hook(tp))
     converter.register_structure_hook_factory(attrs.has, _structure_factory(converter, detailed))
@@ -222,11 +257,16 @@ def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseVali
     try:
         _detailed.structure(data, cls)
     except Exception as exc:
-        errors = tuple(cattrs.transform_error(exc, path=cls.__name__))
+        errors = tuple(cattrs.transform_error(exc, cls.__name__, _describe))
     else:  # pragma: no cover - the two converters share one configuration
         errors = (f"{fast_exc!r} @ {cls.__name__}",)
     message = f"response does not fit {cls.__name__}: {'; '.join(errors)}"
     return ResponseValidationError(message, body=data, errors=errors)
+
+
+def _describe(exc: BaseException, tp: type | None) -> str:
+    # cattrs words every ValueError alike; ours already says which values were allowed.
+    return str(exc) if isinstance(exc, _NotAMember) else format_exception(exc, tp)
 
 
 def unstructure(obj: Any) -> Any:

@@ -10,7 +10,9 @@
     │   ├── PermissionDeniedError 403   NotFoundError 404   ConflictError 409
     │   ├── ContextLengthExceededError 413   UnprocessableEntityError 422
     │   ├── RateLimitError 429 (retry_after)   InternalServerError 5xx
-    │   └──   └── ServiceUnavailableError 503
+    │   ├──   └── ServiceUnavailableError 503
+    │   └── ContextWindowBadRequestError 400 that says the context window overflowed
+    │                             (vLLM's way): both a BadRequestError and a ContextLength...
     ├── APIStreamError            in-band error inside a 200 stream (also typed like its status)
     └── ResponseValidationError   a 2xx body that does not fit the model
 
@@ -157,6 +159,16 @@ class ConflictError(APIStatusError):
 
 class ContextLengthExceededError(APIStatusError):
     """413: the prompt does not fit the model's context window. Never retried."""
+
+
+class ContextWindowBadRequestError(BadRequestError, ContextLengthExceededError):
+    """400 saying the prompt (or prompt plus ``max_tokens``) does not fit the context window.
+
+    vLLM reports an overflow as a plain 400 (``param: "input_tokens"``, or a ``max_tokens``
+    above ``max_model_len``), with no symbolic code. Raised as this class, so both
+    ``except ContextLengthExceededError`` and ``except BadRequestError`` catch it; never
+    retried. ``status_code`` stays 400.
+    """
 
 
 class UnprocessableEntityError(APIStatusError):
@@ -319,7 +331,7 @@ class ResponseErrors:
     def status_error(self, raw: bytes) -> APIStatusError:
         """The typed error for a non-2xx response from its raw body."""
         parsed, info = parse_error_body(raw, self._status, self._secret)
-        cls = status_class(self._status)
+        cls = _refined(status_class(self._status), info)
         return cls(info, status_code=self._status, body=parsed, **self._context())
 
     def in_band(self, raw: bytes | str, *, partial: object = None) -> APIStreamError:
@@ -377,6 +389,30 @@ def status_error(
 ) -> APIStatusError:
     """Build the typed error for a non-2xx response from its raw body (key masked)."""
     return ResponseErrors(status, headers, request_id, secret).status_error(body)
+
+
+# A 400 that reports a context overflow, recognised by what it names: OpenAI's symbolic code,
+# vLLM's ``param``, or the words vLLM and OpenAI use ("This model's maximum context length is
+# 2048 tokens...", "max_tokens=3000 cannot be greater than max_model_len=2048").
+_OVERFLOW_CODES = frozenset({"context_length_exceeded"})
+_OVERFLOW_PARAMS = frozenset({"input_tokens"})
+_OVERFLOW_WORDS = re.compile(r"maximum context length|\bmax_model_len\b", re.IGNORECASE)
+
+
+def is_context_overflow(info: ErrorInfo) -> bool:
+    """Whether an error body says the request does not fit the model's context window."""
+    return (
+        info.code in _OVERFLOW_CODES
+        or info.param in _OVERFLOW_PARAMS
+        or _OVERFLOW_WORDS.search(info.message) is not None
+    )
+
+
+def _refined(cls: type[APIStatusError], info: ErrorInfo) -> type[APIStatusError]:
+    """The status's class, or a more precise one the body calls for."""
+    if cls is BadRequestError and is_context_overflow(info):
+        return ContextWindowBadRequestError
+    return cls
 
 
 def parse_error_body(

@@ -265,6 +265,11 @@ def tool(
     The schema comes from the signature and docstring (see ``function_spec``). ``strict``
     asks the server to keep arguments to the schema exactly; ``in_thread=False`` runs a sync
     function inline on the event loop (only for cheap ones).
+
+    On vLLM (DOS AI's engine), forcing a call with ``tool_choice`` (``"required"`` or a
+    named function) makes the model call a tool, but only a ``strict`` tool has its
+    arguments held to the schema; without ``strict`` they may still not fit, and
+    ``parse_arguments`` raises ``ToolArgumentsError``.
     """
 
     def wrap(fn: Callable[P, R]) -> FunctionToolSpec[P, R]:
@@ -323,7 +328,13 @@ async def run_tools(
     on_tool_error: ToolErrorMode = "report",
     **params: Unpack[ToolRunParams],
 ) -> ToolRunResult:
-    """Ask, run the requested tools, send their results; until the model answers."""
+    """Ask, run the requested tools, send their results; until the model answers.
+
+    A forced ``tool_choice`` (``"required"`` or a named function) applies to the first
+    round only. vLLM holds forced arguments to the tool's schema only when the tool is
+    ``strict`` (``tool(f, strict=True)``); arguments that do not fit are reported to the
+    model (or raised, with ``on_tool_error="raise"``) like any failed call.
+    """
     if max_rounds < 1:
         raise ValueError("max_rounds must be at least 1")
     runner = _Runner(_toolbox(tools), on_tool_error)
