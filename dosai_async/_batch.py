@@ -89,7 +89,7 @@ class Batch:
         self._runner = ItemRunner(completions, self._pacer, self.stats)
         self._requests = requests
         self._on_result = on_result
-        self._limit = concurrency + max(4, concurrency // 4)
+        self._limit = held_at_most(concurrency)
         self._consumed = False
         self._queue: asyncio.Queue[BatchItem | object] = asyncio.Queue()
         self._room = asyncio.Semaphore(self._limit)  # items pulled and not yet delivered
@@ -204,6 +204,18 @@ class Batch:
         if item is None:
             self._room.release()
         self._queue.put_nowait(_WAKE if item is None else item)
+
+
+def held_at_most(concurrency: int) -> int:
+    """Most items a batch holds at once: pulled from the input and not yet handed out.
+
+    That is ``concurrency`` in flight plus a buffer of finished ones waiting for the consumer
+    (a quarter of ``concurrency``, at least 4). The item being handed out is within it too:
+    its room is freed as it is handed out, but the feeder can take that room only once the
+    consumer awaits again. So at any instant, a kill included, at most this many requests
+    have been sent whose results the consumer has not yet received.
+    """
+    return concurrency + max(4, concurrency // 4)
 
 
 def _stopped() -> DosAIError:

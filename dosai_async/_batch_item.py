@@ -6,11 +6,14 @@ Decisions:
   runs the retry loop itself with ``_retry.decide`` ("retry? after how long?") so that each
   re-send passes the batch's ``AdaptivePacer`` instead of sleeping on its own: a 429 storm
   then pauses the batch once rather than being answered by every item separately.
-- A throttle (429 or 503) is the batch's problem, not the item's. While other items keep
-  succeeding, a throttled item is re-sent after the pause without spending its retries; a
-  throttle after which nothing in the batch succeeded counts like any failure, so a server
-  that only ever says 429 ends each item after the policy's ``max_retries``. A policy with
-  ``max_retries=0``, or without 429 in ``retry_statuses``, is still obeyed.
+- Every send counts against the item's retry policy, throttles included: an item is sent
+  at most ``max_retries + 1`` times, so one that the server always refuses ends as a
+  ``RateLimitError`` (or ``ServiceUnavailableError``) after exactly that many sends. A
+  throttle's wait is the batch's pause, not a sleep of the item's own. A policy with
+  ``max_retries=0``, or without 429 in ``retry_statuses``, is obeyed as ``create`` obeys it.
+- A throttle is also a signal about the server, so the pacer hears of each one; it is told
+  whether the item had been throttled before, since the same item refused again says
+  nothing new about the server (see ``AdaptivePacer.throttled``).
 - ``timeout`` (the client's, or the request's own) bounds each attempt. Time an item spends
   waiting for the batch's pacing is the batch's and is not counted against it.
 - A request that cannot be sent (not a mapping, no ``messages``, ``stream=True``, a
@@ -28,7 +31,7 @@ import attrs
 
 from . import _converter
 from ._batch_pacer import AdaptivePacer, PacerClosed, Permit
-from ._config import RetryPolicy, parse_retry_after
+from ._config import RetryPolicy, backoff_seconds, parse_retry_after
 from ._exceptions import APIStatusError, APIStreamError, DosAIError
 from ._retry import decide
 from ._types import ChatCompletion
@@ -106,9 +109,8 @@ class _Call:
 class _Track:
     """Retry bookkeeping of one item."""
 
-    failures: int = 0  # charged failures, compared with policy.max_retries
-    mark: int = 0  # batch successes seen at the last judgement
-    attempts: int = 0
+    attempts: int = 0  # sends, compared with policy.max_retries + 1
+    throttled: bool = False  # refused with a 429/503 before
     retrying: bool = False
     started: float = 0.0  # monotonic time of the first send
 
@@ -131,7 +133,7 @@ class ItemRunner:
             call = self._prepare(request)
         except DosAIError as exc:
             return self._finish(BatchItem(index, request, exc, 0, 0.0))
-        track = _Track(mark=self._pacer.state.successes)
+        track = _Track()
         try:
             result = await self._attempts(call, track)
         finally:
@@ -151,8 +153,8 @@ class ItemRunner:
             if not track.attempts:
                 track.started = time.monotonic()
             track.attempts += 1
-            result = await self._send(call, permit)
-            wait = None if isinstance(result, ChatCompletion) else self._judge(result, call, track)
+            result = await self._send(call, permit, track)
+            wait = None if isinstance(result, ChatCompletion) else _judge(result, call, track)
             if wait is None:
                 return result
             if self.stopping:
@@ -191,7 +193,9 @@ class ItemRunner:
             reply = self._completion_tokens.value  # unset (or invalid: create() will say so)
         return prompt + reply
 
-    async def _send(self, call: _Call, permit: Permit) -> ChatCompletion | DosAIError:
+    async def _send(
+        self, call: _Call, permit: Permit, track: _Track
+    ) -> ChatCompletion | DosAIError:
         task = asyncio.current_task()
         assert task is not None
         self.sending.add(task)
@@ -200,7 +204,7 @@ class ItemRunner:
         try:
             completion: ChatCompletion = await self._completions.create(**call.params)
         except DosAIError as exc:
-            self._failed(exc, permit, call.policy)
+            self._failed(exc, permit, call.policy, track)
             return exc
         except (TypeError, ValueError) as exc:  # the request's own parameters, before sending
             self._pacer.failed(permit)
@@ -223,25 +227,15 @@ class ItemRunner:
             self._completion_tokens.add(usage.completion_tokens)
         self._pacer.succeeded(permit, headers, usage.total_tokens if usage else None)
 
-    def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy) -> None:
+    def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy, track: _Track) -> None:
         if not _is_throttle(exc):
             self._pacer.failed(permit)
             return
         assert isinstance(exc, APIStatusError)
         self._stats.throttled += 1
         pause = _pause_seconds(exc, policy, self._pacer.streak + 1)
-        self._pacer.throttled(permit, exc.headers, pause)
-
-    def _judge(self, exc: DosAIError, call: _Call, track: _Track) -> float | None:
-        """Seconds before the next attempt, or ``None`` when ``exc`` is the item's end."""
-        successes = self._pacer.state.successes
-        if not (_is_throttle(exc) and successes > track.mark):
-            track.failures += 1
-        track.mark = successes
-        wait = decide(exc, max(track.failures, 1), call.policy)
-        if wait is None:
-            return None
-        return 0.0 if _is_throttle(exc) else wait  # the pacer holds the re-send until the pause
+        self._pacer.throttled(permit, exc.headers, pause, again=track.throttled)
+        track.throttled = True
 
     def _finish(self, item: BatchItem) -> BatchItem:
         if item.ok:
@@ -271,13 +265,23 @@ def _is_throttle(exc: DosAIError) -> bool:
     )
 
 
+def _judge(exc: DosAIError, call: _Call, track: _Track) -> float | None:
+    """Seconds before the next send, or ``None`` when ``exc`` is the item's end.
+
+    Every send is an attempt, a throttled one too, so the policy bounds the item's sends.
+    """
+    wait = decide(exc, track.attempts, call.policy)
+    if wait is None:
+        return None
+    return 0.0 if _is_throttle(exc) else wait  # the pacer holds the re-send until the pause
+
+
 def _pause_seconds(exc: APIStatusError, policy: RetryPolicy, streak: int) -> float:
     """The server's hint (capped as the policy says), else a backoff growing with the streak."""
     hinted = parse_retry_after(exc.headers)
     if hinted is not None:
         return min(hinted, policy.max_retry_after)
-    backoff = policy.initial_backoff * policy.multiplier ** (streak - 1)
-    return float(min(backoff, policy.max_backoff))
+    return backoff_seconds(policy, streak)
 
 
 def invalid_request(reason: str, cause: Exception | None = None) -> DosAIError:

@@ -10,12 +10,15 @@ Plan, one signal per mechanism:
   already in flight are not recalled; nothing new leaves until T.
 - **Window** (concurrency, AIMD): at most ``floor(window)`` requests in flight. A throttle
   halves it, once per epoch: a throttle of a request sent *before* the last decrease says
-  nothing new (one wave of 429s must not cut 64 to 1). Each success adds one slot while the
-  window is in use, as Netflix's ``AIMDLimit`` does, rather than TCP's one per round trip:
-  a batch's round trips last seconds, and with a server that sheds a share of requests at
-  random (load shedding, a fault injector) per-round-trip growth collapses the window to a
-  few slots for good. Growing by one per success, the window holds steady as long as fewer
-  than half of the requests are throttled; past that it shrinks, as it should.
+  nothing new (one wave of 429s must not cut 64 to 1), and neither does the re-send of an
+  item that was throttled already: a few items that the server always refuses must not
+  starve the rest, and an overloaded server refuses many distinct items. Each success adds
+  one slot while the window is in use, as Netflix's ``AIMDLimit`` does, rather than TCP's
+  one per round trip: a batch's round trips last seconds, and with a server that sheds a
+  share of requests at random (load shedding, a fault injector) per-round-trip growth
+  collapses the window to a few slots for good. Growing by one per success, the window
+  holds steady as long as fewer than half of the requests are throttled; past that it
+  shrinks, as it should.
 - **Budget** (``x-ratelimit-remaining``): when the server reports what is left of its
   window, at most that many requests (minus those in flight) are sent; at zero, only one
   probe at a time goes out, whose answer (a success with a fresh count, or a 429 with
@@ -247,8 +250,15 @@ class AdaptivePacer:
         self._note_remaining(headers)
         self._grant()
 
-    def throttled(self, permit: Permit, headers: Mapping[str, str], pause: float) -> None:
-        """The request got a 429 or 503: pause the batch for ``pause`` s, shrink the window."""
+    def throttled(
+        self, permit: Permit, headers: Mapping[str, str], pause: float, *, again: bool = False
+    ) -> None:
+        """The request got a 429 or 503: pause the batch for ``pause`` s, shrink the window.
+
+        ``again`` says the same item had been throttled before: its pause is obeyed, but the
+        window is cut only for an item's first throttle, so a few items that the server
+        always refuses cost one cut each rather than one per send (which starved the rest).
+        """
         state = self.state
         if self._release(permit):
             return
@@ -256,7 +266,7 @@ class AdaptivePacer:
         state.throttles += 1
         self._streak += 1
         state.paused_until = max(state.paused_until, now + pause)
-        if permit.sent_at > self._last_decrease:
+        if not again and permit.sent_at > self._last_decrease:
             state.window = max(1.0, state.window / 2)
             self._last_decrease = now
         if permit.tokens is not None and self._tpm is not None:

@@ -7,6 +7,7 @@ per-call overrides are new objects (``attrs.evolve``), never mutations.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -97,6 +98,23 @@ class RetryPolicy:
     def zero_wait(cls, max_retries: int = 2) -> RetryPolicy:
         """Same rules as the default, but every wait is zero (``Retry-After`` included)."""
         return cls(max_retries=max_retries, initial_backoff=0, max_backoff=0, max_retry_after=0)
+
+
+def backoff_seconds(policy: RetryPolicy, attempt: int) -> float:
+    """``initial_backoff * multiplier ** (attempt - 1)`` capped at ``max_backoff``, no jitter.
+
+    The exponent is capped before it is applied: a batch counts throttles without end, and
+    ``2.0 ** 1024`` raises ``OverflowError`` long after the cap made further growth moot.
+    """
+    initial, multiplier, ceiling = policy.initial_backoff, policy.multiplier, policy.max_backoff
+    if initial == 0 or initial >= ceiling:
+        return float(min(initial, ceiling))
+    exponent = max(attempt - 1, 0)
+    if multiplier > 1:
+        steps_to_ceiling = (math.log(ceiling) - math.log(initial)) / math.log(multiplier)
+        if exponent >= steps_to_ceiling:
+            return float(ceiling)
+    return float(min(initial * multiplier**exponent, ceiling))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -143,6 +143,12 @@ class Completions:
         At most ``concurrency`` requests are in flight; a 429 or 503 pauses the whole batch
         for the server's ``Retry-After`` and halves the concurrency, which then recovers;
         ``requests_per_minute`` and ``tokens_per_minute`` cap the pace on this side.
+
+        Each item is sent at most ``max_retries + 1`` times (the client's retry policy, or
+        the request's own ``max_retries``), throttles included: every 429 or 503 counts as
+        an attempt even though its wait is the batch's pause, so an item the server always
+        refuses ends as a ``RateLimitError`` after that many sends. Only an item's first
+        throttle halves the concurrency, so a few such items do not slow the others down.
         """
         return Batch(
             self,

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import tenacity
 
-from ._config import RetryPolicy, header, parse_retry_after
+from ._config import RetryPolicy, backoff_seconds, header, parse_retry_after
 from ._exceptions import APIConnectionError, APIStatusError, APIStreamError, APITimeoutError
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ def _retryable(exc: BaseException, policy: RetryPolicy) -> bool:
 
 
 def _backoff(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
-    delay = min(policy.initial_backoff * policy.multiplier ** (attempt - 1), policy.max_backoff)
+    delay = backoff_seconds(policy, attempt)
     # Full jitter: spreads a crowd of clients that failed together across the whole window.
     return delay * rand() if policy.jitter else delay
 

@@ -22,10 +22,11 @@ from dosai_async import (
     NotFoundError,
     RetryPolicy,
 )
-from dosai_async._batch import Batch
+from dosai_async._batch import Batch, held_at_most
 from dosai_async._batch_item import BatchItem
 from dosai_async.testing import DosAIEmulator, Fault
 
+from ._rawserver import settle
 from .conftest import COMPLETION
 
 Serve = Callable[[Callable[[web.Request], Awaitable[web.StreamResponse]]], Awaitable[str]]
@@ -170,8 +171,24 @@ async def test_a_generator_is_pulled_lazily(client: AsyncDosAI) -> None:
             yielded += 1
             if yielded == 3000:
                 break
-    assert most <= concurrency + max(4, concurrency // 4) + 1
+    assert most <= held_at_most(concurrency)
     assert pulled < 3000 + 2 * concurrency
+
+
+@pytest.mark.parametrize("concurrency", [1, 8, 64])
+async def test_a_stalled_consumer_leaves_at_most_held_at_most_results_unread(
+    client: AsyncDosAI, emulator: DosAIEmulator, concurrency: int
+) -> None:
+    """Sent but not yet handed out: held_at_most(concurrency), reached and never exceeded."""
+    limit = held_at_most(concurrency)
+    batch = client.chat.completions.batch(
+        (ask(i % 20) for i in range(1000)), concurrency=concurrency
+    )
+    async with contextlib.aclosing(aiter(batch)) as items:
+        await anext(items)  # then the consumer stalls, as a process about to be killed
+        assert await settle(lambda: len(emulator.requests) == 1 + limit, 10)
+        await asyncio.sleep(0.2)  # a margin in which one request too many would show
+        assert len(emulator.requests) == 1 + limit
 
 
 async def test_an_async_iterable_is_pulled_lazily(client: AsyncDosAI) -> None:

@@ -59,6 +59,17 @@ async def test_throttles_halve_the_window_once_per_epoch() -> None:
     assert pacer.state.window == 2.0
 
 
+async def test_an_item_throttled_again_does_not_cut_the_window_again() -> None:
+    """The re-send of an item refused before pauses the batch but leaves the window as is."""
+    pacer = AdaptivePacer(8)
+    pacer.throttled(await pacer.acquire(), {}, 0.0)
+    assert pacer.state.window == 4.0
+    again = await pacer.acquire()
+    pacer.throttled(again, {}, 5.0, again=True)
+    assert pacer.state.window == 4.0
+    assert pacer.state.paused_until >= again.sent_at + 5.0
+
+
 async def test_window_recovers_one_slot_per_success_while_in_use() -> None:
     """After a halving, successes of a busy window add one slot each, up to the cap."""
     pacer = AdaptivePacer(8)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 import dosai_async as d
 from dosai_async import AsyncDosAI, RetryPolicy, Timeout
+from dosai_async._config import backoff_seconds
 from dosai_async._exceptions import ErrorInfo, status_class
 from dosai_async._retry import decide
 from tests.conftest import Scripted
@@ -44,6 +45,30 @@ def test_exponential_backoff_with_cap() -> None:
     assert decide(status(500), 1, POLICY, rand=lambda: 0.25) == 0.25
     capped = RetryPolicy(max_retries=9, initial_backoff=1.0, max_backoff=5.0, jitter=False)
     assert decide(status(500), 8, capped) == 5.0
+
+
+@pytest.mark.parametrize("multiplier", [2, 2.0, 10.0])
+def test_backoff_is_capped_before_it_can_overflow(multiplier: float) -> None:
+    """A huge attempt number gives max_backoff, not OverflowError (int or float multiplier)."""
+    policy = RetryPolicy(
+        max_retries=10**6,
+        initial_backoff=1e-3,
+        max_backoff=5.0,
+        multiplier=multiplier,
+        jitter=False,
+    )
+    assert backoff_seconds(policy, 100_000) == 5.0
+    assert decide(status(500), 999_999, policy) == 5.0
+    assert backoff_seconds(policy, 1) == 1e-3
+
+
+def test_backoff_without_growth_or_start() -> None:
+    """A multiplier of 1 (or less) and a zero start never grow, for any attempt."""
+    flat = RetryPolicy(initial_backoff=0.5, multiplier=1.0)
+    assert backoff_seconds(flat, 10**9) == 0.5
+    shrinking = RetryPolicy(initial_backoff=0.5, multiplier=0.5)
+    assert backoff_seconds(shrinking, 2) == 0.25
+    assert backoff_seconds(RetryPolicy.zero_wait(), 10**9) == 0.0
 
 
 def test_attempts_run_out() -> None:
