@@ -106,7 +106,10 @@ class Completions:
                 "POST", "/chat/completions", ChatCompletion, options, body
             )
         return await requester.request_stream(
-            "/chat/completions", body, options, _stream_factory(options.timeout)
+            "/chat/completions",
+            body,
+            options,
+            _stream_factory(options.timeout, self._client.max_event_size),
         )
 
     def stream(
@@ -305,7 +308,7 @@ def _check_messages(messages: Iterable[MessageParam]) -> list[MessageParam]:
     return checked
 
 
-def _stream_factory(timeout: Timeout) -> StreamFactory:
+def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFactory:
     def make(
         response: StreamingResponse, meta: ResponseMeta, deadline: Deadline, sent_at: float
     ) -> AsyncStream[ChatCompletionChunk]:
@@ -316,6 +319,7 @@ def _stream_factory(timeout: Timeout) -> StreamFactory:
             timeout=timeout,
             deadline=deadline,
             sent_at=sent_at,
+            max_event_size=max_event_size,
         )
 
     return make
