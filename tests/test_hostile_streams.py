@@ -219,10 +219,32 @@ async def test_a_dropped_stream_closes_its_connection(via: str) -> None:
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
-async def _drop_after_first(c: d.AsyncDosAI, via: str) -> weakref.ref[object]:
-    """Read one item of a stream and leave the loop; the stream is dropped on return."""
+async def test_a_dropped_stream_collected_in_another_thread_closes_on_its_loop() -> None:
+    """The garbage collector may free a stream (here one in a reference cycle) from any
+    thread: the connection is still closed, by the stream's own loop."""
+    with endless(ROLE + content(b"a"), content(b"x"), pause=0.02) as server:
+        async with client(server.base_url) as c, no_leaks(c):
+            gc.disable()  # so that the collection happens in the other thread, not here
+            try:
+                collected = await _drop_after_first(c, "chunks", cycle=True)
+                assert collected() is not None  # only the collector can free a cycle
+                await asyncio.to_thread(gc.collect)
+            finally:
+                gc.enable()
+            assert collected() is None
+            assert await settle(lambda: server.open == 0, 5.0)
+
+
+async def _drop_after_first(
+    c: d.AsyncDosAI, via: str, *, cycle: bool = False
+) -> weakref.ref[object]:
+    """Read one item of a stream and leave the loop; the stream is dropped on return
+    (``cycle``: it is left in a reference cycle, which only the collector frees)."""
     stream = await c.chat.completions.create(messages=MESSAGES, stream=True)
     items = stream.text() if via == "text" else stream
     async for _ in items:
         break
+    if cycle:
+        holder: list[object] = [stream]
+        holder.append(holder)
     return weakref.ref(stream)
