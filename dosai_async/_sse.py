@@ -12,11 +12,11 @@ Goals:
   split between two chunks.
 - Be cheap on the streaming hot path: a small chunk holding one whole event costs well under
   a microsecond, and a huge line fed in many chunks costs O(n), not O(n**2).
-- Never raise on any bytes input but one: garbage, invalid UTF-8, NULs and long lines are
-  just data to the algorithm (a malformed line is ignored, an invalid byte sequence decodes
-  to U+FFFD). The exception is size: a line or an event that outgrows ``max_event_size``
-  raises ``EventTooLarge``, so a hostile body (bytes without a line ending, or data lines
-  without a blank line) cannot grow the buffers without bound.
+- Never raise for what the bytes say: garbage, invalid UTF-8, NULs and long lines are just
+  data to the algorithm (a malformed line is ignored, an invalid byte sequence decodes to
+  U+FFFD). Only size raises: a line or an event that outgrows ``max_event_size`` raises
+  ``EventTooLarge``, so a hostile body (bytes without a line ending, or data lines without
+  a blank line) cannot grow the buffers without bound.
 - Check that size only where something is buffered across reads: when a chunk ends inside a
   line, or inside an event. A chunk of whole events (the fast path) pays nothing for it.
 
@@ -201,8 +201,8 @@ class SSEDecoder:
     the end. One decoder parses one stream: to reconnect, start a new decoder and send this
     one's :attr:`last_event_id` as the ``Last-Event-ID`` header.
 
-    Raises on no bytes input but an oversized one: invalid UTF-8 decodes to U+FFFD, and lines
-    the algorithm does not understand are ignored. A ``retry:`` value too long for ``int()``
+    Never raises for what the bytes say: invalid UTF-8 decodes to U+FFFD, and lines the
+    algorithm does not understand are ignored. A ``retry:`` value too long for ``int()``
     (over the interpreter's digit limit, 4300 digits by default) is ignored too.
 
     ``max_event_size`` (bytes, 16 MiB by default, ``None`` for no limit) bounds memory: a
