@@ -15,6 +15,7 @@ from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, T
 from ._exceptions import DosAIError
 from ._requester import CallOptions, Requester
 from ._resources import Chat, Models
+from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._transport import ClientSession, Transport
 from ._version import __version__
 
@@ -27,6 +28,9 @@ class AsyncDosAI:
     ``Timeout`` or a number of seconds for the whole call; ``max_retries`` (default 2) or a
     full ``retry`` policy; ``default_headers`` go on every request. Pass ``http_session`` to
     use your own ``aiohttp.ClientSession``: it is borrowed, never closed by this client.
+    ``max_event_size`` (bytes, default 16 MiB, ``None`` for no limit) bounds one line or
+    event of a stream: a server that sends more without a line ending (or without a blank
+    line) makes the stream fail with ``APIConnectionError`` instead of filling memory.
 
     The key is only sent over https, or over plain http to a loopback host (a local
     emulator); ``allow_insecure_http=True`` lifts that for other hosts.
@@ -46,11 +50,13 @@ class AsyncDosAI:
         http_session: ClientSession | None = None,
         max_connections: int = 1000,
         allow_insecure_http: bool = False,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         key = _resolve_api_key(api_key)
         self.base_url = _resolve_base_url(base_url, allow_insecure_http)
         self.timeout = Timeout().merge(timeout)
         self.retry = _resolve_retry(retry, max_retries)
+        self.max_event_size = _check_max_event_size(max_event_size)
         self._defaults = CallOptions(self.timeout, self.retry)
         self._transport = Transport(session=http_session, max_connections=max_connections)
         self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
@@ -144,6 +150,12 @@ def _resolve_retry(retry: RetryPolicy | None, max_retries: int | None) -> RetryP
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0, not {max_retries}")
     return attrs.evolve(policy, max_retries=max_retries)
+
+
+def _check_max_event_size(size: int | None) -> int | None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"max_event_size must be a positive number of bytes or None, not {size!r}")
+    return size
 
 
 def _headers(key: str, extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -34,22 +34,28 @@ def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object)
 class Timeout:
     """Deadlines of one call, in seconds; ``None`` means no limit for that phase.
 
-    - ``connect``: to open a connection (DNS, TCP and TLS included).
-    - ``read``: the longest wait for any bytes of a response. Off by default: aiohttp
+    - ``connect`` (10): to open a connection (DNS, TCP and TLS included).
+    - ``read`` (off): the longest wait for any bytes of a response. Off by default: aiohttp
       re-arms a timer on every packet for it, and ``total`` already bounds the call.
-    - ``total``: the whole call, retries and the waits between them included. A service that
-      says ``timeout=10`` gets an answer or an ``APITimeoutError`` within 10 s.
-    - ``first_token``: streams only; from sending the request to the first data event.
-    - ``idle``: streams only; the longest gap between data events after the first one.
-      Keep-alive comments do not reset it, so a server that only sends ``: ping`` still
-      times out.
+    - ``total`` (600): the whole call, retries and the waits between them included. A service
+      that says ``timeout=10`` gets an answer or an ``APITimeoutError`` within 10 s.
+    - ``first_token`` (120): streams only; from sending the request (each attempt) to the
+      first content (text, reasoning, refusal or a tool call), response headers included.
+    - ``idle`` (60): streams only; the longest gap between data events after the first
+      content. Keep-alive comments do not reset it, so a server that only sends ``: ping``,
+      or that stalls mid-body (a cut connection, a chunked body broken mid-way), times out.
+
+    The stream defaults fail a stalled stream within one or two minutes instead of the
+    ten of ``total``, while leaving room for a long prompt's prefill (``first_token``) and
+    for slow generation (a gap of a minute between two tokens is a stall, not a slow model).
+    Set either to ``None`` to turn it off, or higher for very long prompts on busy models.
     """
 
     connect: float | None = attrs.field(default=10.0, validator=_positive_or_none)
     read: float | None = attrs.field(default=None, validator=_positive_or_none)
     total: float | None = attrs.field(default=600.0, validator=_positive_or_none)
-    first_token: float | None = attrs.field(default=None, validator=_positive_or_none)
-    idle: float | None = attrs.field(default=None, validator=_positive_or_none)
+    first_token: float | None = attrs.field(default=120.0, validator=_positive_or_none)
+    idle: float | None = attrs.field(default=60.0, validator=_positive_or_none)
 
     def merge(self, override: Timeout | float | None) -> Timeout:
         """This timeout with a per-call override applied (a number replaces ``total``)."""

@@ -106,7 +106,10 @@ class Completions:
                 "POST", "/chat/completions", ChatCompletion, options, body
             )
         return await requester.request_stream(
-            "/chat/completions", body, options, _stream_factory(options.timeout)
+            "/chat/completions",
+            body,
+            options,
+            _stream_factory(options.timeout, self._client.max_event_size),
         )
 
     def stream(
@@ -311,7 +314,7 @@ def _check_messages(messages: Iterable[MessageParam]) -> list[MessageParam]:
     return checked
 
 
-def _stream_factory(timeout: Timeout) -> StreamFactory:
+def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFactory:
     def make(
         response: StreamingResponse,
         meta: ResponseMeta,
@@ -327,6 +330,7 @@ def _stream_factory(timeout: Timeout) -> StreamFactory:
             deadline=deadline,
             sent_at=sent_at,
             secret=secret,
+            max_event_size=max_event_size,
         )
 
     return make

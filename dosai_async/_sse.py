@@ -12,9 +12,13 @@ Goals:
   split between two chunks.
 - Be cheap on the streaming hot path: a small chunk holding one whole event costs well under
   a microsecond, and a huge line fed in many chunks costs O(n), not O(n**2).
-- Never raise on any bytes input. Garbage, invalid UTF-8, NULs and huge lines are just data
-  to the algorithm: a malformed line is ignored, and an invalid byte sequence decodes to
-  U+FFFD.
+- Never raise for what the bytes say: garbage, invalid UTF-8, NULs and long lines are just
+  data to the algorithm (a malformed line is ignored, an invalid byte sequence decodes to
+  U+FFFD). Only size raises: a line or an event that outgrows ``max_event_size`` raises
+  ``EventTooLarge``, so a hostile body (bytes without a line ending, or data lines without
+  a blank line) cannot grow the buffers without bound.
+- Check that size only where something is buffered across reads: when a chunk ends inside a
+  line, or inside an event. A chunk of whole events (the fast path) pays nothing for it.
 
 Plan:
 
@@ -34,9 +38,20 @@ Plan:
   block is open. Elsewhere, test for the common ``data: `` line before general field parsing.
 """
 
+import sys
 from typing import NamedTuple
 
-__all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
+    "EventTooLarge",
+    "LineDecoder",
+    "SSEDecoder",
+    "ServerSentEvent",
+]
+
+#: The default bound of one line, and of one event's buffered lines, in bytes: 16 MiB is far
+#: above any real chunk (a whole long answer is a few hundred KiB) and far below harm.
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 _CR = 0x0D
 _LF = 0x0A
@@ -62,20 +77,49 @@ class ServerSentEvent(NamedTuple):
     retry: int | None = None
 
 
+class EventTooLarge(ValueError):
+    """A line, or an event's lines, grew past the decoder's ``max_event_size`` bytes.
+
+    ``size`` is how many bytes were buffered when the decoder gave up (at least ``limit``
+    plus one), ``what`` is ``"line"`` or ``"event"``.
+    """
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"an event-stream {what} grew past {limit:,} bytes ({size:,} bytes buffered) "
+            "without ending"
+        )
+        self.what = what
+        self.size = size
+        self.limit = limit
+
+
+def _limit(max_size: int | None) -> int:
+    """``max_size`` checked, with None (no limit) as a number every size is below."""
+    if max_size is None:
+        return sys.maxsize
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise ValueError(f"max_event_size must be a positive int or None, not {max_size!r}")
+    return max_size
+
+
 class LineDecoder:
     """Split a byte stream into UTF-8 lines that end at CRLF, LF or CR, and at nothing else.
 
     :meth:`feed` returns the lines that a chunk completes, and :meth:`flush` ends the input
     and returns the unterminated final line, if there is one. Lines come without their line
-    endings, decoded with errors="replace". Never raises.
+    endings, decoded with errors="replace". Raises :class:`EventTooLarge` only when the
+    unterminated line grows past ``max_line_size`` bytes (``None``: no limit).
     """
 
-    __slots__ = ("_after_cr", "_pending")
+    __slots__ = ("_after_cr", "_max", "_pending", "_pending_size")
 
-    def __init__(self) -> None:
+    def __init__(self, max_line_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._max = _limit(max_line_size)
         # Pieces of the unterminated line: joining them only once its line ending arrives
         # keeps a long line O(n).
         self._pending: list[bytes] = []
+        self._pending_size = 0  # their total length, checked against _max as they come
         # The last chunk ended with CR, so an LF starting the next one belongs to that CR.
         self._after_cr = False
 
@@ -111,13 +155,22 @@ class LineDecoder:
         """Split a chunk that ends inside a line, and keep that line's start for later."""
         end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
         if not end:
-            self._pending.append(chunk)
+            self._keep(chunk)
             return []
         complete = chunk[:end]
         if self._pending:
             complete = self._take_pending(complete)
-        self._pending.append(chunk[end:])
+        self._keep(chunk[end:])
         return _split_lines(complete)
+
+    def _keep(self, piece: bytes) -> None:
+        """Buffer a piece of the unterminated line, within the size limit."""
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size > self._max:
+            size, self._pending_size = self._pending_size, 0
+            self._pending.clear()  # the decoder is done: free the memory now
+            raise EventTooLarge("line", size, self._max)
 
     def _take_pending(self, end: bytes) -> bytes:
         """Join the pending pieces of a line with ``end``, the bytes that finish it."""
@@ -125,6 +178,7 @@ class LineDecoder:
         pending.append(end)
         joined = b"".join(pending)
         pending.clear()
+        self._pending_size = 0
         return joined
 
 
@@ -147,9 +201,15 @@ class SSEDecoder:
     the end. One decoder parses one stream: to reconnect, start a new decoder and send this
     one's :attr:`last_event_id` as the ``Last-Event-ID`` header.
 
-    Never raises on any bytes input: invalid UTF-8 decodes to U+FFFD, and lines the algorithm
-    does not understand are ignored. A ``retry:`` value too long for ``int()`` (over the
-    interpreter's digit limit, 4300 digits by default) is ignored too.
+    Never raises for what the bytes say: invalid UTF-8 decodes to U+FFFD, and lines the
+    algorithm does not understand are ignored. A ``retry:`` value too long for ``int()``
+    (over the interpreter's digit limit, 4300 digits by default) is ignored too.
+
+    ``max_event_size`` (bytes, 16 MiB by default, ``None`` for no limit) bounds memory: a
+    line that grows past it without a line ending, or an event whose lines grow past it
+    without a blank line, raises :class:`EventTooLarge`. The event's count is of the reads
+    that it spans whole, so it may start counting up to one read late; together the two
+    bounds hold the buffers under twice the limit plus one read.
     """
 
     __slots__ = (
@@ -162,12 +222,16 @@ class SSEDecoder:
         "_idle",
         "_last_event_id",
         "_lines",
+        "_max",
+        "_open_size",
         "_reconnection_time",
         "_retry",
     )
 
-    def __init__(self) -> None:
-        self._lines = LineDecoder()
+    def __init__(self, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._lines = LineDecoder(max_event_size)
+        self._max = _limit(max_event_size)
+        self._open_size = 0  # bytes of the reads an open event has spanned (see _bound_event)
         self._at_start = True  # the next line is the stream's first: it may start with a BOM
         # The data buffer, one item per data line, so dispatch is a single "\n".join.
         self._data: list[str] = []
@@ -240,16 +304,27 @@ class SSEDecoder:
 
     def _feed_lines(self, chunk: bytes) -> list[ServerSentEvent]:
         """The general path: split ``chunk`` into lines, and interpret them."""
+        was_open = bool(self._data)
         lines = self._lines.feed(chunk)
         if self._at_start and lines:
             self._strip_bom(lines)
         if not self._data_seen:
             self._data_seen = _has_content(lines)
         events = self._interpret(lines)
-        self._idle = (
-            not self._data and self._data_seen and not self._at_start and self._lines.at_line_start
-        )
+        if self._data:  # an event stays open past this read
+            self._idle = False
+            self._bound_event(len(chunk) if was_open and not events else 0)
+        else:
+            self._idle = self._data_seen and not self._at_start and self._lines.at_line_start
         return events
+
+    def _bound_event(self, spanned: int) -> None:
+        """Count a read that an open event spanned whole (0: the event began in this read)."""
+        size = self._open_size = self._open_size + spanned if spanned else 0
+        if size > self._max:
+            self._open_size = 0
+            self._data.clear()  # the decoder is done: free the memory now
+            raise EventTooLarge("event", size, self._max)
 
     def _strip_bom(self, lines: list[str]) -> None:
         """Drop one BOM from the start of the stream (and only there, as WHATWG says)."""

@@ -16,11 +16,17 @@ Rules (DESIGN.md, "Streaming"):
   raises instead of yielding nothing.
 - Deadlines: ``first_token`` until the first content, then ``idle`` between data events
   (keep-alive comments never reset it), and ``total`` throughout.
+- A stream dropped without ``close()`` (a ``break``, then the object forgotten) closes its
+  connection when it is collected: nothing long-lived (the deadline timer included) holds
+  the stream strongly, and a ``weakref.finalize`` that does not reference it closes the
+  connection. ``async with`` remains the way: it closes at a known moment.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -37,9 +43,9 @@ from ._exceptions import (
     ResponseValidationError,
 )
 from ._retry import Deadline
-from ._sse import ServerSentEvent, SSEDecoder
+from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
-from ._watchdog import ReadWatchdog
+from ._watchdog import Limit, ReadWatchdog
 
 T = TypeVar("T")
 
@@ -75,6 +81,9 @@ class AsyncStream(Generic[T]):
     ``async with``, and when the consuming task is cancelled. ``text()`` yields the content
     deltas of choice 0; ``final()`` drains the stream and returns the accumulated
     ``ChatCompletion``; ``stats`` has time to first token, gaps and tokens per second.
+
+    Use ``async with``: a stream dropped unclosed (a ``break``, then forgotten) is closed
+    too, but only when the garbage collector frees it.
     """
 
     def __init__(
@@ -87,14 +96,14 @@ class AsyncStream(Generic[T]):
         deadline: Deadline,
         sent_at: float,
         secret: str = "",
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         self.response = meta
         self._secret = secret  # the API key, masked in any error this stream raises
         self._body = body
-        self._close = close
         self._timeout = timeout
         self._deadline = deadline
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_event_size)
         self._acc = ChunkAccumulator()
         # A list, not a deque: it holds one read's events at most, and an empty deque costs
         # 760 bytes per stream against 56 (1,000 concurrent streams notice).
@@ -109,7 +118,12 @@ class AsyncStream(Generic[T]):
         self._closed = False
         # An error found in the same read as earlier chunks waits until they are consumed.
         self._error: DosAIError | None = None
-        self._watchdog = ReadWatchdog(self._read_limit)
+        self._watchdog = ReadWatchdog(_weak_limit(self))
+        # Closes the connection once: from _release, or when the stream is collected unclosed.
+        self._finalizer = weakref.finalize(
+            self, _release_connection, asyncio.get_running_loop(), self._watchdog, close
+        )
+        self._finalizer.atexit = False  # at exit the loop is gone: there is nothing to close
 
     # -- public surface --------------------------------------------------------------
 
@@ -216,7 +230,11 @@ class AsyncStream(Generic[T]):
         if not self._events and len(self._prefix) < _NON_SSE_PREFIX:
             self._prefix += data[:_NON_SSE_PREFIX]
         now = time.monotonic()  # events of one read arrived together: one clock read
-        for event in self._decoder.feed(data):
+        try:
+            events = self._decoder.feed(data)
+        except EventTooLarge as exc:
+            raise _too_large(exc) from exc
+        for event in events:
             self._on_event(event, now)
             if self._done:
                 return
@@ -289,8 +307,39 @@ class AsyncStream(Generic[T]):
     def _release(self) -> None:
         if not self._closed:
             self._closed = True
-            self._watchdog.cancel()
-            self._close()
+            self._finalizer()
+
+
+def _weak_limit(stream: AsyncStream[Any]) -> Limit:
+    """``stream._read_limit`` through a weak reference: the watchdog's timer outlives reads,
+    and must not keep a stream that its consumer dropped alive (and its connection open)."""
+    method = weakref.WeakMethod(stream._read_limit)
+
+    def limit() -> tuple[float | None, str]:
+        read_limit = method()
+        return (None, "total") if read_limit is None else read_limit()
+
+    return limit
+
+
+def _release_connection(
+    loop: asyncio.AbstractEventLoop, watchdog: ReadWatchdog, close: Callable[[], None]
+) -> None:
+    """Stop the deadline timer and close the connection, on the stream's own loop.
+
+    Runs once per stream: from ``_release`` on the loop, or as the finalizer of a stream
+    collected unclosed, which the garbage collector may do in another thread (then the loop
+    does it) or after the loop closed (then nothing can be closed any more).
+    """
+    try:
+        here = asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop runs in this thread
+        here = False
+    if here:
+        watchdog.cancel()
+        close()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(_release_connection, loop, watchdog, close)
 
 
 class _TextDeltas:
@@ -326,6 +375,14 @@ class AsyncStreamManager(Generic[T]):
     async def __aexit__(self, *exc_info: object) -> None:
         if self._stream is not None:
             await self._stream.close()
+
+
+def _too_large(exc: EventTooLarge) -> APIConnectionError:
+    return APIConnectionError(
+        f"The stream was abandoned: {exc}. A server that sends no line ending or no blank "
+        f"line is broken or hostile; if events this large are expected, raise "
+        f"AsyncDosAI(max_event_size=...) (now {exc.limit:,} bytes)."
+    )
 
 
 def _not_an_event_stream(prefix: bytes, stream: AsyncStream[Any]) -> DosAIError:

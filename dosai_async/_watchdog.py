@@ -13,11 +13,16 @@ anyone else's) and the read raises ``APITimeoutError`` naming the deadline.
 A deadline that passes while nobody is reading (the consumer was busy) does not fail the
 stream by itself: like a per-read timeout, the next read fails only if it has to wait.
 That rare read runs under a plain ``asyncio.timeout``.
+
+The timer holds the watchdog only through a weak reference: a stream dropped without
+``close()`` must be collectable (its finalizer then closes the connection), and a pending
+timer is a root the garbage collector cannot see past.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 from ._exceptions import APITimeoutError
@@ -29,7 +34,16 @@ Limit = Callable[[], tuple[float | None, str]]
 class ReadWatchdog:
     """Bounds reads of one body by ``limit()``; see the module docstring."""
 
-    __slots__ = ("_expired", "_limit", "_loop", "_overdue", "_reader", "_timer")
+    __slots__ = (
+        "__weakref__",
+        "_expired",
+        "_limit",
+        "_loop",
+        "_overdue",
+        "_reader",
+        "_self",
+        "_timer",
+    )
 
     def __init__(self, limit: Limit) -> None:
         self._limit = limit
@@ -38,6 +52,7 @@ class ReadWatchdog:
         self._reader: asyncio.Task[object] | None = None
         self._expired: str | None = None
         self._overdue = False
+        self._self = weakref.ref(self)  # what the timer holds: made once, not per arm
         self.arm()
 
     def arm(self) -> None:
@@ -45,7 +60,7 @@ class ReadWatchdog:
         self.cancel()
         left, _ = self._limit()
         if left is not None:
-            self._timer = self._loop.call_later(left, self._on_timer)
+            self._timer = self._loop.call_later(left, _fire, self._self)
 
     def cancel(self) -> None:
         """Stop watching (the body is closed)."""
@@ -73,7 +88,7 @@ class ReadWatchdog:
         if left is None:
             return
         if left > 0:  # the deadline moved while we slept: sleep the rest of it
-            self._timer = self._loop.call_later(left, self._on_timer)
+            self._timer = self._loop.call_later(left, _fire, self._self)
         elif self._reader is not None:  # suspended in read(): the cancel lands there
             self._expired = name
             self._reader.cancel()
@@ -90,6 +105,13 @@ class ReadWatchdog:
             raise _timeout(name) from None
         self.arm()
         return data
+
+
+def _fire(ref: weakref.ref[ReadWatchdog]) -> None:
+    """The timer's callback: wake the watchdog if it still exists."""
+    watchdog = ref()
+    if watchdog is not None:
+        watchdog._on_timer()
 
 
 def _timeout(name: str) -> APITimeoutError:

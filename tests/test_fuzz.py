@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -184,7 +185,7 @@ async def _consume(parts: Iterator[bytes], closed: list[int]) -> object:
         meta=meta,
         timeout=d.Timeout(),
         deadline=Deadline(None),
-        sent_at=0.0,
+        sent_at=time.monotonic(),  # the default first_token deadline counts from here
     )
     try:
         texts = [text async for text in stream.text()]

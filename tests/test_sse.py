@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dosai_async._sse import LineDecoder, ServerSentEvent, SSEDecoder
+from dosai_async._sse import EventTooLarge, LineDecoder, ServerSentEvent, SSEDecoder
 from tests.conftest import CONFORMANCE
 
 MISSING = f"SSE conformance vectors not found under {CONFORMANCE}: see tests/data/ORIGIN.md"
@@ -348,3 +348,76 @@ def test_line_decoder_matches_a_regex_split(body: bytes, data: st.DataObject) ->
     decoder = LineDecoder()
     lines = [line for chunk in _split_at(body, cuts) for line in decoder.feed(chunk)]
     assert lines + decoder.flush() == [line.decode("utf-8", "replace") for line in expected]
+
+
+# -- the size limit (max_event_size) ------------------------------------------------------------
+
+
+def test_an_unterminated_line_may_reach_the_limit_but_not_pass_it() -> None:
+    """The bytes of a line still open are counted across chunks; one past the limit raises."""
+    lines = LineDecoder(max_line_size=10)
+    assert lines.feed(b"12345") == []
+    assert lines.feed(b"67890") == []  # exactly the limit: still fine
+    with pytest.raises(EventTooLarge) as info:
+        lines.feed(b"1")
+    assert (info.value.what, info.value.size, info.value.limit) == ("line", 11, 10)
+    assert "line grew past 10 bytes (11 bytes buffered)" in str(info.value)
+
+
+def test_the_line_count_restarts_at_each_line_ending() -> None:
+    """Many lines, each within the limit, pass however much they add up to."""
+    lines = LineDecoder(max_line_size=10)
+    assert lines.feed(b"x" * 8) == []
+    assert lines.feed(b"xx\r" + b"y" * 10) == ["x" * 10]
+    assert lines.feed(b"\nzzzz") == ["y" * 10]
+    assert lines.feed(b"z" * 6) == []
+    assert lines.flush() == ["z" * 10]
+
+
+def test_an_event_of_data_lines_without_a_blank_line_is_bounded() -> None:
+    """Complete data lines that never end their event count against the same limit."""
+    decoder = SSEDecoder(max_event_size=100)
+    assert decoder.feed(b"data: " + b"a" * 90 + b"\n") == []  # the event opens here
+    lines = b"data: b\n" * 6  # 48 bytes a read
+    assert decoder.feed(lines) == []
+    assert decoder.feed(lines) == []  # 96
+    with pytest.raises(EventTooLarge) as info:
+        decoder.feed(lines)
+    assert (info.value.what, info.value.size) == ("event", 144)
+
+
+def test_a_blank_line_restarts_the_event_count() -> None:
+    """Events within the limit, however many and however split, all dispatch."""
+    decoder = SSEDecoder(max_event_size=100)
+    events = []
+    for _ in range(50):
+        events += decoder.feed(b"data: " + b"c" * 40 + b"\n")
+        events += decoder.feed(b"data: " + b"c" * 40 + b"\n")
+        events += decoder.feed(b"\n")
+    assert len(events) == 50
+    assert events[0].data == "c" * 40 + "\n" + "c" * 40
+
+
+def test_no_limit() -> None:
+    """``max_event_size=None``: a line of any size is buffered."""
+    decoder = SSEDecoder(max_event_size=None)
+    for _ in range(100):
+        assert decoder.feed(b"y" * 100_000) == []
+    assert decoder.feed(b"\n") == []
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True])
+def test_the_limit_must_be_a_positive_int(bad: Any) -> None:
+    """Zero, negatives, floats and bools are refused when the decoder is made."""
+    with pytest.raises(ValueError, match="max_event_size must be a positive int or None"):
+        SSEDecoder(max_event_size=bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=_BYTES, data=st.data())
+def test_a_limit_of_the_whole_body_never_fires(body: bytes, data: st.DataObject) -> None:
+    """Nothing counts more bytes than were fed: no false alarm however the body is split."""
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=12))
+    limited, unlimited = SSEDecoder(max(len(body), 1)), SSEDecoder(None)
+    for chunk in _split_at(body, cuts):
+        assert limited.feed(chunk) == unlimited.feed(chunk)

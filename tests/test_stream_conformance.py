@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def make_stream(data: bytes, mode: str, seed: str) -> tuple[AsyncStream[Any], li
         meta=meta,
         timeout=d.Timeout(),
         deadline=Deadline(None),
-        sent_at=0.0,
+        sent_at=time.monotonic(),  # the default first_token deadline counts from here
     )
     return stream, closed
 
