@@ -13,6 +13,9 @@ Connection pools, made comparable on purpose:
 - dosai-async: its default, ``max_connections=1000``;
 - openai (both transports): its defaults, ``max_connections=1000`` with at most 100 idle
   keep-alive connections; that is what a user gets, so it is not changed.
+
+``open_client(..., max_connections=N)`` raises the raw and dosai-async pools for the scaling
+mode's 5,000 concurrent streams (more streams than connections would queue in the pool).
 """
 
 from __future__ import annotations
@@ -63,10 +66,11 @@ class RawAiohttp:
         base_url: str,
         dumps: Callable[[Any], bytes],
         loads: Callable[[bytes], Any],
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0)
+        connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0)
         self._session = aiohttp.ClientSession(connector=connector)
         self._url = base_url + "/chat/completions"
         self._dumps = dumps
@@ -171,32 +175,35 @@ class OpenAISDK(_OpenAIShaped):
 class DosAI(_OpenAIShaped):
     """This SDK: ``AsyncDosAI`` with its defaults (typed ``ChatCompletionChunk`` objects)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, max_connections: int = MAX_CONNECTIONS) -> None:
         from dosai_async import AsyncDosAI
 
-        self.client = AsyncDosAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+        self.client = AsyncDosAI(
+            api_key=API_KEY, base_url=base_url, max_retries=0, max_connections=max_connections
+        )
 
 
-def _raw_orjson(base_url: str) -> Client:
+def _raw_orjson(base_url: str, max_connections: int) -> Client:
     import orjson
 
-    return RawAiohttp(base_url, orjson.dumps, orjson.loads)
+    return RawAiohttp(base_url, orjson.dumps, orjson.loads, max_connections)
 
 
-def _raw_json(base_url: str) -> Client:
+def _raw_json(base_url: str, max_connections: int) -> Client:
     def dumps(body: Any) -> bytes:
         return json.dumps(body).encode()
 
-    return RawAiohttp(base_url, dumps, json.loads)
+    return RawAiohttp(base_url, dumps, json.loads, max_connections)
 
 
-#: Client keys, in table order; the first is the floor every ratio is taken against.
-CLIENTS: dict[str, Callable[[str], Client]] = {
+#: Client keys, in table order; the first is the floor every ratio is taken against. Each
+#: factory takes the base URL and a pool size (openai keeps its own default: see above).
+CLIENTS: dict[str, Callable[[str, int], Client]] = {
     "floor": _raw_orjson,
     "raw-json": _raw_json,
     "dosai": DosAI,
-    "openai": lambda base_url: OpenAISDK(base_url, aiohttp_transport=False),
-    "openai-aiohttp": lambda base_url: OpenAISDK(base_url, aiohttp_transport=True),
+    "openai": lambda base_url, _: OpenAISDK(base_url, aiohttp_transport=False),
+    "openai-aiohttp": lambda base_url, _: OpenAISDK(base_url, aiohttp_transport=True),
 }
 
 LABELS: dict[str, str] = {
@@ -217,6 +224,6 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def open_client(key: str, base_url: str) -> Client:
+def open_client(key: str, base_url: str, max_connections: int = MAX_CONNECTIONS) -> Client:
     """Create the client ``key`` (call inside the event loop it will run in)."""
-    return CLIENTS[key](base_url)
+    return CLIENTS[key](base_url, max_connections)
