@@ -34,6 +34,7 @@ VIEW = {
     "py-spy": "drop {path} on https://www.speedscope.app (Left Heavy view)",
 }
 PY_SPY_RATE = 1000  # samples per second
+RUN_FRAME = ("profiled_run", "_scenarios.py")  # the profiled run, after a warm-up run
 
 
 def log(message: str) -> None:
@@ -85,15 +86,16 @@ def _py_spy(command: list[str], env: dict[str, str], path: Path) -> bool:
     if executable is None:
         log("--profiler py-spy: py-spy is not installed (pip install py-spy)")
         return False
-    record = [executable, "record", "--rate", str(PY_SPY_RATE), "--format", "speedscope"]
+    record = [executable, "record", "--rate", str(PY_SPY_RATE), "--function"]
+    record += ["--format", "speedscope"]
     record += ["-o", str(path), "--", *command, "none", "-"]
     done = subprocess.run(record, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not path.exists():
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         log(
-            "py-spy could not sample the profile process (in a container, ptrace is usually "
-            "denied: it needs CAP_SYS_PTRACE, e.g. docker run --cap-add SYS_PTRACE): "
-            + " | ".join(tail)
+            f"py-spy could not sample the profile process (exit code {done.returncode}; in a "
+            "container, ptrace is usually denied: it needs CAP_SYS_PTRACE, e.g. docker run "
+            "--cap-add SYS_PTRACE): " + (" | ".join(tail) or "no output")
         )
         return False
     print(speedscope_summary(path))
@@ -101,26 +103,29 @@ def _py_spy(command: list[str], env: dict[str, str], path: Path) -> bool:
 
 
 def speedscope_summary(path: Path, top: int = 25) -> str:
-    """The frames with the most samples, own (leaf) and total, from a py-spy speedscope file."""
+    """The functions with the most samples, own (leaf) and total, from a py-spy speedscope
+    file: only samples of the profiled run (under ``profiled_run``), not of start-up and the
+    warm-up run."""
     data = json.loads(path.read_text())
-    frames = data["shared"]["frames"]
-    own: collections.Counter[int] = collections.Counter()
-    total: collections.Counter[int] = collections.Counter()
-    samples = 0
+    names = [(f["name"], Path(f.get("file") or "?").name) for f in data["shared"]["frames"]]
+    own: collections.Counter[tuple[str, str]] = collections.Counter()
+    total: collections.Counter[tuple[str, str]] = collections.Counter()
+    seconds = 0.0
     for profile in data["profiles"]:
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
-            samples += weight
-            if stack:
-                own[stack[-1]] += weight
-            for index in set(stack):
-                total[index] += weight
-    lines = [f"py-spy: {samples:,} samples at {PY_SPY_RATE} Hz"]
+            functions = [names[index] for index in stack]
+            if RUN_FRAME not in functions:
+                continue  # start-up: imports, the interpreter
+            seconds += weight
+            own[functions[-1]] += weight
+            for function in set(functions):
+                total[function] += weight
+    lines = [f"py-spy: {seconds:.2f} s of samples in the profiled run (warm-up left out)"]
     for title, counter in (("own time (leaf frame)", own), ("total time (on the stack)", total)):
-        lines += ["", f"top {top} by {title}:", "   %  function (file:line)"]
-        for index, count in counter.most_common(top):
-            frame = frames[index]
-            where = f"{Path(frame.get('file') or '?').name}:{frame.get('line', '?')}"
-            lines.append(f"{count / max(samples, 1) * 100:5.1f}  {frame['name']} ({where})")
+        lines += ["", f"top {top} by {title}:", "   %  function (file)"]
+        shown = [(f, w) for f, w in counter.most_common() if counter is own or w < seconds * 0.995]
+        for (name, where), weight in shown[:top]:  # not the wrappers on every sample's stack
+            lines.append(f"{weight / max(seconds, 1e-9) * 100:5.1f}  {name} ({where})")
     return "\n".join(lines)
 
 
