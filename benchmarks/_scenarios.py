@@ -38,7 +38,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from _clients import IMPORTS, MAX_CONNECTIONS, MESSAGES, MODEL, Client, DosAI, open_client
+from _clients import IMPORTS, MESSAGES, MODEL, Client, DosAI, open_client, split_options
 from _server import raise_fd_limit
 
 Metrics = dict[str, Any]
@@ -94,6 +94,11 @@ async def s1_requests(client: Client, *, concurrency: int, duration: float) -> M
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if not latencies:
+        raise AssertionError(
+            f"no request started within the {duration:g} s window (the event loop was busy "
+            "for all of it): too short a window for this client at this concurrency"
+        )
     return {
         "requests": len(latencies),
         "rps": len(latencies) / wall,
@@ -156,8 +161,8 @@ async def _warm_up(client: Client, scenario: str, params: dict[str, Any]) -> Non
 
 async def _fresh_main(key: str, base_url: str, scenario: str, params: dict[str, Any]) -> Metrics:
     """One run in this (fresh) process, with its peak RSS and RSS growth after warm-up."""
-    params = dict(params)
-    client = open_client(key, base_url, params.pop("connections", MAX_CONNECTIONS))
+    options, params = split_options(params)
+    client = open_client(key, base_url, options)
     try:
         await _warm_up(client, scenario, params)
         gc.collect()
@@ -170,16 +175,30 @@ async def _fresh_main(key: str, base_url: str, scenario: str, params: dict[str, 
 
 
 def run_fresh(
-    key: str, base_url: str, env: dict[str, str], scenario: str, params: dict[str, Any]
+    key: str,
+    base_url: str,
+    env: dict[str, str],
+    scenario: str,
+    params: dict[str, Any],
+    limit: float = 900.0,
 ) -> Metrics:
     """Run ``scenario`` (``S3`` or ``S5``) for one client in a fresh process: its metrics.
 
-    ``params`` may hold ``connections``: the client's pool size (default 1,000).
+    ``params`` may hold the client's ``Options`` (``split_options``). A run that fails, or
+    takes over ``limit`` seconds, raises ``RuntimeError`` with the error's last line (the
+    traceback goes to stderr).
     """
     argv = [sys.executable, __file__, "fresh", key, base_url, scenario, json.dumps(params)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=env, timeout=limit, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{scenario} {key}: still running after {limit:g} s, stopped") from exc
     if done.returncode != 0:
-        raise RuntimeError(f"{scenario} {key} failed:\n{done.stderr[-3000:]}")
+        print(done.stderr[-3000:], file=sys.stderr, flush=True)
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{scenario} {key} failed: {last}")
     result: Metrics = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -290,9 +309,10 @@ FRESH_SCENARIOS: dict[str, Callable[..., Awaitable[Metrics]]] = {
 
 
 async def _run_command(key: str, base_url: str, command: dict[str, Any]) -> Metrics:
-    client = open_client(key, base_url)
+    options, params = split_options(command["params"])
+    client = open_client(key, base_url, options)
     try:
-        return await SCENARIOS[command["scenario"]](client, **command["params"])
+        return await SCENARIOS[command["scenario"]](client, **params)
     finally:
         await client.aclose()
 

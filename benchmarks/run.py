@@ -88,8 +88,9 @@ Step = tuple[str, str, str, dict[str, Any]]  # (case, row, client key, scenario 
 def plan(scenario: str, config: dict[str, Any], clients: list[str]) -> list[list[Step]]:
     """The scenario's cases, each a list of one step per row (rotated by the caller)."""
     if scenario == "S1":
+        options = config.get("client_options", {})  # the scaling mode's (_clients.Options)
         return [
-            [(f"c={c}", key, key, {"concurrency": c, "duration": config["s1_duration"]})
+            [(f"c={c}", key, key, options | {"concurrency": c, "duration": config["s1_duration"]})
              for key in clients]
             for c in config["s1_concurrency"]
         ]  # fmt: skip
@@ -189,8 +190,10 @@ def run_fresh_steps(
     loops: list[str],
     server: ServerGroup,
     notes: list[str],
+    limit: float = 900.0,
 ) -> Iterator[Record]:
-    """Each step in a fresh process (so its peak RSS is its own), clients rotated per case."""
+    """Each step in a fresh process (so its peak RSS is its own), clients rotated per case;
+    a run still going after ``limit`` seconds is stopped and noted."""
     cpu = ServerCPU([p.pid for p in server.processes if p.pid is not None])
     failed: set[tuple[str, str, str, str]] = set()
     for rep in range(repeat):
@@ -202,7 +205,7 @@ def run_fresh_steps(
                 where += f" [{loop}]" if len(loops) > 1 else ""
                 env = child_env(loop)
                 run = functools.partial(run_fresh, step.key, server.base_url, env, step.runs,
-                                        step.params)  # fmt: skip
+                                        step.params, limit)  # fmt: skip
                 try:
                     metrics, server_pct = cpu.measure(run)
                 except RuntimeError as exc:
@@ -444,7 +447,8 @@ def run_scaling(config: dict[str, Any], server: ServerGroup, notes: list[str]) -
     """The scaling mode: S1 in workers by concurrency, then streams and batches fresh."""
     records = list(run_in_workers(config, ["S1"], config["s1_clients"], server, notes))
     cases = fresh_plan(config)
-    records += run_fresh_steps(cases, config["fresh_repeat"], config["loops"], server, notes)
+    records += run_fresh_steps(cases, config["fresh_repeat"], config["loops"], server, notes,
+                               config["fresh_limit"])  # fmt: skip
     return records
 
 
