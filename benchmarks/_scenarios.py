@@ -66,6 +66,8 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
+        if factory is not None and not isinstance(runner.get_loop(), uvloop.Loop):
+            raise RuntimeError(f"asked for uvloop, got {type(runner.get_loop())}")
         return runner.run(main)
 
 
