@@ -13,6 +13,13 @@ Connection pools, made comparable on purpose:
 - dosai-async: its default, ``max_connections=1000``;
 - openai (both transports): its defaults, ``max_connections=1000`` with at most 100 idle
   keep-alive connections; that is what a user gets, so it is not changed.
+
+``Options`` changes two of those defaults, for the scaling mode only: ``max_connections``
+raises the raw and dosai-async pools for its 5,000 concurrent streams (more streams than
+connections would queue in the pool), and ``connect_timeout`` lengthens the SDKs' connect
+(and openai's pool) timeouts, 10 s in dosai-async and 5 s in openai, which 1,024 queued
+requests or 5,000 simultaneous connects can exceed on a busy 2-core machine; raw aiohttp has
+no connect timeout. A timeout there would hide the very figure the table is for.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import aiohttp
@@ -29,6 +36,16 @@ MODEL = "dos-ai"
 MESSAGES: list[dict[str, str]] = [{"role": "user", "content": "Say hello"}]
 MAX_CONNECTIONS = 1000
 API_KEY = "bench"
+
+
+class Options(NamedTuple):
+    """What the scaling mode changes in a client (the suite keeps the defaults)."""
+
+    max_connections: int = MAX_CONNECTIONS  # raw aiohttp and dosai-async; openai keeps 1,000
+    connect_timeout: float | None = None  # None: the client's own default
+
+
+DEFAULT_OPTIONS = Options()
 
 
 class Client(Protocol):
@@ -63,10 +80,11 @@ class RawAiohttp:
         base_url: str,
         dumps: Callable[[Any], bytes],
         loads: Callable[[bytes], Any],
+        options: Options = DEFAULT_OPTIONS,
     ) -> None:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0)
+        connector = aiohttp.TCPConnector(limit=options.max_connections, limit_per_host=0)
         self._session = aiohttp.ClientSession(connector=connector)
         self._url = base_url + "/chat/completions"
         self._dumps = dumps
@@ -159,44 +177,60 @@ class _OpenAIShaped:
 class OpenAISDK(_OpenAIShaped):
     """``openai.AsyncOpenAI``, with its default (httpx) or its aiohttp transport."""
 
-    def __init__(self, base_url: str, *, aiohttp_transport: bool) -> None:
+    def __init__(self, base_url: str, options: Options, *, aiohttp_transport: bool) -> None:
         import openai
 
         http_client = openai.DefaultAioHttpClient() if aiohttp_transport else None
+        timeout = openai.DEFAULT_TIMEOUT
+        if options.connect_timeout is not None:
+            wait = options.connect_timeout
+            timeout = openai.Timeout(600.0, connect=wait, pool=max(wait, 600.0))
         self.client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=API_KEY, max_retries=0, http_client=http_client
+            base_url=base_url,
+            api_key=API_KEY,
+            max_retries=0,
+            http_client=http_client,
+            timeout=timeout,
         )
 
 
 class DosAI(_OpenAIShaped):
     """This SDK: ``AsyncDosAI`` with its defaults (typed ``ChatCompletionChunk`` objects)."""
 
-    def __init__(self, base_url: str) -> None:
-        from dosai_async import AsyncDosAI
+    def __init__(self, base_url: str, options: Options = DEFAULT_OPTIONS) -> None:
+        from dosai_async import AsyncDosAI, Timeout
 
-        self.client = AsyncDosAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+        timeout = None if options.connect_timeout is None else Timeout(options.connect_timeout)
+        self.client = AsyncDosAI(
+            api_key=API_KEY,
+            base_url=base_url,
+            max_retries=0,
+            max_connections=options.max_connections,
+            timeout=timeout,
+        )
 
 
-def _raw_orjson(base_url: str) -> Client:
+def _raw_orjson(base_url: str, options: Options) -> Client:
     import orjson
 
-    return RawAiohttp(base_url, orjson.dumps, orjson.loads)
+    return RawAiohttp(base_url, orjson.dumps, orjson.loads, options)
 
 
-def _raw_json(base_url: str) -> Client:
+def _raw_json(base_url: str, options: Options) -> Client:
     def dumps(body: Any) -> bytes:
         return json.dumps(body).encode()
 
-    return RawAiohttp(base_url, dumps, json.loads)
+    return RawAiohttp(base_url, dumps, json.loads, options)
 
 
-#: Client keys, in table order; the first is the floor every ratio is taken against.
-CLIENTS: dict[str, Callable[[str], Client]] = {
+#: Client keys, in table order; the first is the floor every ratio is taken against. Each
+#: factory takes the base URL and the ``Options``.
+CLIENTS: dict[str, Callable[[str, Options], Client]] = {
     "floor": _raw_orjson,
     "raw-json": _raw_json,
     "dosai": DosAI,
-    "openai": lambda base_url: OpenAISDK(base_url, aiohttp_transport=False),
-    "openai-aiohttp": lambda base_url: OpenAISDK(base_url, aiohttp_transport=True),
+    "openai": lambda url, options: OpenAISDK(url, options, aiohttp_transport=False),
+    "openai-aiohttp": lambda url, options: OpenAISDK(url, options, aiohttp_transport=True),
 }
 
 LABELS: dict[str, str] = {
@@ -217,6 +251,17 @@ IMPORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def open_client(key: str, base_url: str) -> Client:
+def open_client(key: str, base_url: str, options: Options = DEFAULT_OPTIONS) -> Client:
     """Create the client ``key`` (call inside the event loop it will run in)."""
-    return CLIENTS[key](base_url)
+    return CLIENTS[key](base_url, options)
+
+
+def split_options(params: dict[str, Any]) -> tuple[Options, dict[str, Any]]:
+    """A scenario's params may carry ``connections`` and ``connect_timeout``: the client's
+    ``Options``, and the rest (the scenario's own parameters)."""
+    rest = dict(params)
+    options = Options(
+        max_connections=rest.pop("connections", MAX_CONNECTIONS),
+        connect_timeout=rest.pop("connect_timeout", None),
+    )
+    return options, rest

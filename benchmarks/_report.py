@@ -141,9 +141,15 @@ def _base_row(rows: dict[str, dict[int, Record]]) -> str:
 # -- tables ----------------------------------------------------------------------------------
 
 
-def scenario_table(records: list[Record], scenario: str, params: dict[str, Any]) -> list[str]:
-    """The Markdown lines of one scenario's table (all its cases)."""
-    title, metrics = TABLES[scenario]
+def scenario_table(
+    records: list[Record],
+    scenario: str,
+    params: dict[str, Any],
+    spec: tuple[str, list[Metric]] | None = None,
+) -> list[str]:
+    """The Markdown lines of one scenario's table (all its cases); ``spec``: (title, metrics)
+    for a scenario not in ``TABLES`` (the scaling mode's)."""
+    title, metrics = spec or TABLES[scenario]
     cases = _cases(records, scenario)
     if not cases:
         return []
@@ -241,14 +247,93 @@ def target_table(records: list[Record], s1_case: str) -> list[str]:
     return [*lines, ""]
 
 
+# -- uvloop against the default loop ---------------------------------------------------------
+
+#: Per scenario, the figures compared between loops: (metric, higher is better).
+GAINS: dict[str, list[tuple[str, bool]]] = {
+    "S1": [("rps", True), ("cpu_us_per_request", False)],
+    "S2": [("chunks_per_s", True), ("cpu_ms_per_1000", False)],
+    "S3": [("cpu_pct", False)],
+    "S4": [("p50_us", False)],
+    "S5": [("rps", True), ("cpu_us_per_request", False)],
+}
+SDK_ROWS = ("dosai", "dosai-batch", "dosai-gather")
+GAIN_SHARE = 0.5  # the issue's target: the SDK gains at least half of what the floor gains
+NO_GAIN = 0.02  # a floor gain under 2% is noise: no share is computed against it
+
+
+def record_loop(record: Record) -> str:
+    return str(record.get("loop", "default"))
+
+
+def gains(records: list[Record], scenario: str, case: str, row: str, metric: str,
+          higher: bool) -> list[float]:  # fmt: skip
+    """Per repetition, how much better ``row`` does under uvloop than under the default loop
+    (``x1.2``: 20% more throughput, or 1/1.2 of the cost)."""
+    by_loop = {
+        loop: {
+            r["rep"]: float(r["metrics"][metric])
+            for r in records
+            if (r["scenario"], r["case"], r["row"]) == (scenario, case, row)
+            and record_loop(r) == loop
+        }
+        for loop in ("default", "uvloop")
+    }
+    default, uvloop = by_loop["default"], by_loop["uvloop"]
+    pairs = [(default[rep], uvloop[rep]) for rep in sorted(default.keys() & uvloop.keys())]
+    return [(b / a if higher else a / b) for a, b in pairs if a and b]
+
+
+def loop_table(records: list[Record]) -> list[str]:
+    """Per scenario case and figure: the floor's and the SDK's gain from uvloop, and the
+    SDK's gain as a share of the floor's (target: at least half)."""
+    lines = [
+        "### uvloop against asyncio's default loop (client processes; the server stays on the "
+        "default loop)",
+        "",
+        f"Gain = uvloop figure / default figure per repetition, oriented so that {TIMES}1.25 "
+        "means 25% better (more throughput or less cost). Share = (SDK gain - 1) / (floor "
+        f"gain - 1): the issue's target is a share ≥ {GAIN_SHARE:g}.",
+        "",
+        "| scenario | case | figure | floor gain | SDK row | SDK gain | share | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario, figures in GAINS.items():
+        for case in _cases(records, scenario):
+            rows = _rows(records, scenario, case)
+            base = _base_row(rows)
+            for metric, higher in figures:
+                floor = gains(records, scenario, case, base, metric, higher)
+                for row in (r for r in SDK_ROWS if r in rows):
+                    sdk = gains(records, scenario, case, row, metric, higher)
+                    if floor and sdk:
+                        lines.append(_gain_line(scenario, case, metric, row, floor, sdk))
+    return [*lines, ""]
+
+
+def _gain_line(
+    scenario: str, case: str, metric: str, row: str, floor: list[float], sdk: list[float]
+) -> str:
+    floor_gain, sdk_gain = statistics.median(floor), statistics.median(sdk)
+    if floor_gain - 1 < NO_GAIN:
+        share, met = "n/a", "n/a (no floor gain)"
+    else:
+        ratio = (sdk_gain - 1) / (floor_gain - 1)
+        share, met = f"{ratio:.2f}", "yes" if ratio >= GAIN_SHARE else "**no**"
+    figure = next(m.header for m in TABLES[scenario][1] if m.key == metric)
+    return _line([scenario, case, figure, spread(floor, TIMES), ROW_LABELS.get(row, row),
+                  spread(sdk, TIMES), share, met])  # fmt: skip
+
+
 # -- the whole document ----------------------------------------------------------------------
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The Markdown document of one run: header, machine, one table per scenario, targets."""
-    meta, config, records = results["meta"], results["config"], results["runs"]
-    lines = [
-        f"## Benchmark results, {meta['date']}",
+def header(results: dict[str, Any], title: str = "Benchmark results") -> list[str]:
+    """The heading and the machine, versions, load and loop lines of one run."""
+    meta, config = results["meta"], results["config"]
+    loops = config.get("loops", ["default"])
+    return [
+        f"## {title}, {meta['date']}",
         "",
         f"- Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gb']:.0f} GB; "
         f"{meta['platform']}",
@@ -257,6 +342,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"- Load average (1 min) at start {meta['load_start']:.2f}, at end {meta['load_end']:.2f}"
         f"; server: {config['server_procs']} process(es) on the same cores as the client; "
         f"the run took {meta['seconds']:.0f} s",
+        f"- Event loop of the client processes: {' and '.join(loops)}"
+        + (" (interleaved, run by run)" if len(loops) > 1 else "")
+        + "; the server always runs on asyncio's default loop",
+    ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The Markdown document of one run: header, machine, one table per scenario, targets;
+    with two loops, those tables once per loop, then the uvloop gains."""
+    config, records = results["config"], results["runs"]
+    loops = config.get("loops", ["default"])
+    lines = [
+        *header(results),
         f"- {config['repeat']} repetition(s) (S3: {config['s3_repeat']}), clients interleaved "
         f"with the order rotated each repetition; cells are median (min{DASH}max); "
         f"`{TIMES} floor` is the ratio to raw aiohttp + orjson in the same repetition",
@@ -264,14 +362,24 @@ def markdown(results: dict[str, Any]) -> str:
     if config["quick"]:
         lines.append("- **--quick**: reduced sizes, a smoke test; not the suite's figures")
     lines.append("")
+    for loop in loops:
+        if len(loops) > 1:
+            lines += [f"## Event loop: {loop}", ""]
+        lines += _tables([r for r in records if record_loop(r) == loop], config)
+    if len(loops) > 1:
+        lines += loop_table(records)
+    if results.get("notes"):
+        lines += ["Not measured:", "", *(f"- {note}" for note in results["notes"]), ""]
+    return "\n".join(lines)
+
+
+def _tables(records: list[Record], config: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     params = _table_params(config)
     for scenario in TABLES:
         lines += scenario_table(records, scenario, params.get(scenario, {}))
     s1_case = f"c={max(config['s1_concurrency'])}"
-    lines += target_table(records, s1_case)
-    if results.get("notes"):
-        lines += ["Not measured:", "", *(f"- {note}" for note in results["notes"]), ""]
-    return "\n".join(lines)
+    return lines + target_table(records, s1_case)
 
 
 def _table_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -10,11 +10,17 @@ connections open, its lazy imports and generated hooks done), and measures:
 - wall time with ``time.perf_counter``;
 - client CPU with ``time.process_time`` (the server is another process: its work never
   counts);
-- S3 in a fresh process per run (``python _scenarios.py s3 KEY URL ...``), so peak RSS
-  (``ru_maxrss``) belongs to that one client and that one run.
+- S3, and the scaling mode's streams and batches, in a fresh process per run (``python
+  _scenarios.py fresh KEY URL SCENARIO PARAMS_JSON``), so peak RSS (``ru_maxrss``) belongs
+  to that one client and that one run.
 
-``python _scenarios.py profile KEY URL SCENARIO PARAMS_JSON cprofile|pyinstrument`` runs
-one scenario under a profiler (``run.py --profile`` starts the server and calls it).
+Every process runs its event loops on the loop named by the ``BENCH_LOOP`` environment
+variable: ``default`` (asyncio's own) or ``uvloop``; ``run.py`` sets it for its children.
+
+``python _scenarios.py profile KEY URL SCENARIO PARAMS_JSON TOOL OUT`` runs one scenario
+under a profiler (``cprofile`` or ``pyinstrument``, written to the file ``OUT`` unless it is
+``-``; ``none`` for no profiler inside, when py-spy samples the process from outside).
+``run.py --profile`` starts the server and calls it.
 """
 
 from __future__ import annotations
@@ -24,17 +30,45 @@ import functools
 import gc
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-from _clients import IMPORTS, MESSAGES, MODEL, Client, DosAI, open_client
+from _clients import IMPORTS, MESSAGES, MODEL, Client, DosAI, open_client, split_options
 from _server import raise_fd_limit
 
 Metrics = dict[str, Any]
+LOOP_ENV = "BENCH_LOOP"
+LOOPS = ("default", "uvloop")
+T = TypeVar("T")
+
+
+# -- the event loop --------------------------------------------------------------------------
+
+
+def loop_name() -> str:
+    """The event loop this process runs on: ``BENCH_LOOP``, ``default`` when unset."""
+    name = os.environ.get(LOOP_ENV) or "default"
+    if name not in LOOPS:
+        raise SystemExit(f"{LOOP_ENV}={name!r}: choose from {', '.join(LOOPS)}")
+    return name
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on the loop of ``loop_name()`` (a fresh loop every call)."""
+    factory = None
+    if loop_name() == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        if factory is not None and not isinstance(runner.get_loop(), uvloop.Loop):
+            raise RuntimeError(f"asked for uvloop, got {type(runner.get_loop())}")
+        return runner.run(main)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,6 +96,11 @@ async def s1_requests(client: Client, *, concurrency: int, duration: float) -> M
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if not latencies:
+        raise AssertionError(
+            f"no request started within the {duration:g} s window (the event loop was busy "
+            "for all of it): too short a window for this client at this concurrency"
+        )
     return {
         "requests": len(latencies),
         "rps": len(latencies) / wall,
@@ -96,49 +135,72 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * resource.getpagesize()
 
 
-async def s3_streams(
-    client: Client, *, streams: int, chunks: int, interval: float, rss_before: int
-) -> Metrics:
+async def s3_streams(client: Client, *, streams: int, chunks: int, interval: float) -> Metrics:
     """``streams`` concurrent streams, each ``chunks`` chunks ``interval`` s apart."""
     cpu, wall = time.process_time(), time.perf_counter()
     counts = await asyncio.gather(*(client.stream(chunks, interval) for _ in range(streams)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if any(count != chunks + 1 for count in counts):
         raise AssertionError(f"expected {chunks + 1} chunks per stream, got {set(counts)}")
-    ideal = chunks * interval
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "wall_s": wall,
-        "wall_vs_ideal": wall / ideal,
-        "rss_peak_mb": peak / 2**20,
-        "rss_growth_mb": (peak - rss_before) / 2**20,
+        "wall_vs_ideal": wall / (chunks * interval),
         "cpu_pct": cpu / wall * 100,
+        "cpu_s": cpu,
     }
 
 
-async def _s3_main(key: str, base_url: str, streams: int, chunks: int, interval: float) -> Metrics:
-    client = open_client(key, base_url)
+# -- fresh processes: S3, and the scaling mode's streams and batches -------------------------
+
+
+async def _warm_up(client: Client, scenario: str, params: dict[str, Any]) -> None:
+    """Lazy imports and generated hooks done, a connection open: not counted in RSS growth."""
+    if scenario == "S3":
+        await client.stream(2, 0.0)
+    else:
+        await _batch_runner(client, params["mode"])(params["concurrency"], params["concurrency"])
+
+
+async def _fresh_main(key: str, base_url: str, scenario: str, params: dict[str, Any]) -> Metrics:
+    """One run in this (fresh) process, with its peak RSS and RSS growth after warm-up."""
+    options, params = split_options(params)
+    client = open_client(key, base_url, options)
     try:
-        await client.stream(2, 0.0)  # lazy imports and hooks, one connection
+        await _warm_up(client, scenario, params)
         gc.collect()
         rss_before = _rss_bytes()
-        return await s3_streams(
-            client, streams=streams, chunks=chunks, interval=interval, rss_before=rss_before
-        )
+        metrics = await FRESH_SCENARIOS[scenario](client, **params)
     finally:
         await client.aclose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return metrics | {"rss_peak_mb": peak / 2**20, "rss_growth_mb": (peak - rss_before) / 2**20}
 
 
-def run_s3(
-    key: str, base_url: str, env: dict[str, str], *, streams: int, chunks: int, interval: float
+def run_fresh(
+    key: str,
+    base_url: str,
+    env: dict[str, str],
+    scenario: str,
+    params: dict[str, Any],
+    limit: float = 900.0,
 ) -> Metrics:
-    """Run S3 for one client in a fresh process; returns its metrics."""
-    argv = [sys.executable, __file__, "s3", key, base_url, str(streams), str(chunks)]
-    done = subprocess.run(
-        [*argv, repr(interval)], capture_output=True, text=True, env=env, timeout=600, check=False
-    )
+    """Run ``scenario`` (``S3`` or ``S5``) for one client in a fresh process: its metrics.
+
+    ``params`` may hold the client's ``Options`` (``split_options``). A run that fails, or
+    takes over ``limit`` seconds, raises ``RuntimeError`` with the error's last line (the
+    traceback goes to stderr).
+    """
+    argv = [sys.executable, __file__, "fresh", key, base_url, scenario, json.dumps(params)]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=env, timeout=limit, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{scenario} {key}: still running after {limit:g} s, stopped") from exc
     if done.returncode != 0:
-        raise RuntimeError(f"S3 {key} failed:\n{done.stderr[-3000:]}")
+        print(done.stderr[-3000:], file=sys.stderr, flush=True)
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{scenario} {key} failed: {last}")
     result: Metrics = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -198,7 +260,12 @@ async def s5_batch(client: Client, *, requests: int, concurrency: int, mode: str
     cpu, wall = time.process_time(), time.perf_counter()
     done = await run(requests, concurrency)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"rps": done / wall, "wall_s": wall, "cpu_us_per_request": cpu / done * 1e6}
+    return {
+        "rps": done / wall,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_us_per_request": cpu / done * 1e6,
+    }
 
 
 # -- import time ----------------------------------------------------------------------------
@@ -234,15 +301,20 @@ SCENARIOS: dict[str, Callable[..., Awaitable[Metrics]]] = {
     "S4": s4_first_delta,
     "S5": s5_batch,
 }
+FRESH_SCENARIOS: dict[str, Callable[..., Awaitable[Metrics]]] = {
+    "S3": s3_streams,
+    "S5": s5_batch,
+}
 
 
 # -- worker processes ----------------------------------------------------------------------
 
 
 async def _run_command(key: str, base_url: str, command: dict[str, Any]) -> Metrics:
-    client = open_client(key, base_url)
+    options, params = split_options(command["params"])
+    client = open_client(key, base_url, options)
     try:
-        return await SCENARIOS[command["scenario"]](client, **command["params"])
+        return await SCENARIOS[command["scenario"]](client, **params)
     finally:
         await client.aclose()
 
@@ -256,7 +328,7 @@ def _worker(key: str, base_url: str) -> None:
         command = json.loads(line)
         gc.collect()
         try:
-            reply: dict[str, Any] = {"metrics": asyncio.run(_run_command(key, base_url, command))}
+            reply: dict[str, Any] = {"metrics": run_async(_run_command(key, base_url, command))}
         except Exception as exc:  # reported to the orchestrator, which says which run failed
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(reply), flush=True)
@@ -267,6 +339,7 @@ class Worker:
 
     def __init__(self, key: str, base_url: str, env: dict[str, str]) -> None:
         self.key = key
+        self.loop = env.get(LOOP_ENV) or "default"
         self.process = subprocess.Popen(
             [sys.executable, __file__, "worker", key, base_url],
             stdin=subprocess.PIPE,
@@ -283,7 +356,9 @@ class Worker:
         self.process.stdin.flush()
         reply = self._reply()
         if "error" in reply:
-            raise RuntimeError(f"{scenario} {params} with {self.key}: {reply['error']}")
+            raise RuntimeError(
+                f"{scenario} {params} with {self.key} ({self.loop} loop): {reply['error']}"
+            )
         metrics: Metrics = reply["metrics"]
         return metrics
 
@@ -308,24 +383,47 @@ class Worker:
 # -- profiling (never inside a timed run) ---------------------------------------------------
 
 
-def _profile(key: str, base_url: str, scenario: str, params: dict[str, Any], tool: str) -> None:
-    """Run one scenario under cProfile or pyinstrument and print the hot spots."""
-    run = functools.partial(_run_command, key, base_url, {"scenario": scenario, "params": params})
+def _profile(
+    key: str, base_url: str, scenario: str, params: dict[str, Any], tool: str, out: str
+) -> None:
+    """Run one scenario under ``tool``, print the hot spots, write the profile to ``out``.
+
+    The scenario runs once unprofiled first, so that the profile shows the steady state
+    (generated hooks compiled, lazy imports done, an SSL context made), not one-off set-up.
+    ``tool`` ``none`` runs it bare: py-spy samples this process from outside, and the
+    profiled run is the stack under ``profiled_run``.
+    """
+    command = {"scenario": scenario, "params": params}
+    run = functools.partial(_run_command, key, base_url, command)
+    run_async(run())
+    if tool == "none":
+        profiled_run(run)
+        return
     if tool == "pyinstrument":
         from pyinstrument import Profiler
 
         with Profiler(async_mode="disabled", interval=0.0002) as profiler:
-            asyncio.run(run())
+            profiled_run(run)
         print(profiler.output_text(unicode=True, show_all=False, short_mode=False))
+        if out != "-":
+            with open(out, "w") as html:
+                html.write(profiler.output_html())
         return
     import cProfile
     import pstats
 
     with cProfile.Profile() as profile:
-        asyncio.run(run())
+        profiled_run(run)
+    if out != "-":
+        profile.dump_stats(out)  # before strip_dirs: the file keeps full paths
     stats = pstats.Stats(profile).strip_dirs()
     stats.sort_stats("tottime").print_stats(30)
     stats.sort_stats("cumulative").print_stats(40)
+
+
+def profiled_run(run: Callable[[], Coroutine[Any, Any, Metrics]]) -> Metrics:
+    """The run a profile is about (its own frame: py-spy's summary keeps what is under it)."""
+    return run_async(run())
 
 
 def _main(argv: list[str]) -> None:
@@ -333,11 +431,11 @@ def _main(argv: list[str]) -> None:
     if argv[0] == "worker":
         _worker(argv[1], argv[2])
     elif argv[0] == "profile":
-        key, base_url, scenario, params, tool = argv[1:6]
-        _profile(key, base_url, scenario, json.loads(params), tool)
-    elif argv[0] == "s3":
-        key, base_url, streams, chunks, interval = argv[1:6]
-        metrics = asyncio.run(_s3_main(key, base_url, int(streams), int(chunks), float(interval)))
+        key, base_url, scenario, params, tool, out = argv[1:7]
+        _profile(key, base_url, scenario, json.loads(params), tool, out)
+    elif argv[0] == "fresh":
+        key, base_url, scenario, params = argv[1:5]
+        metrics = run_async(_fresh_main(key, base_url, scenario, json.loads(params)))
         print(json.dumps(metrics), flush=True)
     else:
         raise SystemExit(f"unknown command {argv[0]!r}")
