@@ -3,13 +3,12 @@
 Everything public is imported from here; the ``_``-modules are private.
 """
 
-from ._batch import Batch, BatchCallback, BatchRequests
-from ._batch_files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
-from ._batch_item import BatchItem, BatchStats
+from ._batch._fanout import Batch, BatchCallback, BatchRequests
+from ._batch._files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
+from ._batch._item import BatchItem, BatchStats
 from ._client import AsyncDosAI
-from ._config import RetryPolicy, Timeout
-from ._converter import to_dict
-from ._exceptions import (
+from ._core._config import RetryPolicy, Timeout
+from ._core._exceptions import (
     APIConnectionError,
     APIStatusError,
     APIStreamError,
@@ -28,27 +27,9 @@ from ._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from ._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
-from ._schema import FunctionSpec, SchemaError, function_spec, json_schema, response_format_for
-from ._streaming import AsyncStream, AsyncStreamManager, StreamStats
-from ._structured import (
-    ParsedChatCompletion,
-    ParsedChatCompletionMessage,
-    ParsedChoice,
-    ParsedStream,
-    ParsedStreamManager,
-    StructuredOutputError,
-)
-from ._tools import (
-    FunctionToolSpec,
-    ToolArgumentsError,
-    ToolCallError,
-    ToolErrorMode,
-    ToolRoundLimitError,
-    ToolRunResult,
-    tool,
-)
-from ._types import (
+from ._models._converter import to_dict
+from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
+from ._models._types import (
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -78,6 +59,31 @@ from ._types import (
     ToolMessage,
     TopLogprob,
     UserMessage,
+)
+from ._streaming._stream import AsyncStream, AsyncStreamManager, StreamStats
+from ._structured._output import (
+    ParsedChatCompletion,
+    ParsedChatCompletionMessage,
+    ParsedChoice,
+    ParsedStream,
+    ParsedStreamManager,
+    StructuredOutputError,
+)
+from ._structured._schema import (
+    FunctionSpec,
+    SchemaError,
+    function_spec,
+    json_schema,
+    response_format_for,
+)
+from ._structured._tools import (
+    FunctionToolSpec,
+    ToolArgumentsError,
+    ToolCallError,
+    ToolErrorMode,
+    ToolRoundLimitError,
+    ToolRunResult,
+    tool,
 )
 from ._version import __version__
 

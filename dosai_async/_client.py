@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, Timeout
-from ._exceptions import DosAIError
+from ._core._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, Timeout
+from ._core._exceptions import DosAIError
+from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester
 from ._resources import Chat, Models
-from ._transport import ClientSession, Transport
 from ._version import __version__
 
 

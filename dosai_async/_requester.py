@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 
 import attrs
 
-from . import _converter
-from ._config import RetryPolicy, Timeout, header
-from ._exceptions import ResponseValidationError, in_band_error, status_error
-from ._retry import Deadline, call_with_retries
-from ._streaming import AsyncStream
-from ._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
-from ._types import ResponseMeta
+from ._core._config import RetryPolicy, Timeout, header
+from ._core._exceptions import ResponseValidationError, in_band_error, status_error
+from ._core._retry import Deadline, call_with_retries
+from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._models import _converter
+from ._models._types import ResponseMeta
+from ._streaming._stream import AsyncStream
 
 T = TypeVar("T")
 

@@ -14,9 +14,11 @@ from urllib.parse import quote
 
 import attrs
 
-from ._batch import Batch, BatchCallback, BatchRequests
-from ._config import Timeout
-from ._params import (
+from ._batch._fanout import Batch, BatchCallback, BatchRequests
+from ._core._config import Timeout
+from ._core._retry import Deadline
+from ._core._transport import StreamingResponse
+from ._models._params import (
     OPTION_KEYS,
     PARAM_KEYS,
     CompletionParams,
@@ -24,16 +26,7 @@ from ._params import (
     RequestOptions,
     ToolRunParams,
 )
-from ._requester import CallOptions, StreamFactory
-from ._retry import Deadline
-from ._streaming import AsyncStream, AsyncStreamManager
-from ._structured import ParsedChatCompletion, ParsedStreamManager, ParsedT
-from ._structured import parse as _parse
-from ._structured import stream_parse as _stream_parse
-from ._tools import ToolErrorMode, ToolRunResult
-from ._tools import run_tools as _run_tools
-from ._transport import StreamingResponse
-from ._types import (
+from ._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     MessageParam,
@@ -41,6 +34,13 @@ from ._types import (
     ModelList,
     ResponseMeta,
 )
+from ._requester import CallOptions, StreamFactory
+from ._streaming._stream import AsyncStream, AsyncStreamManager
+from ._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
+from ._structured._output import parse as _parse
+from ._structured._output import stream_parse as _stream_parse
+from ._structured._tools import ToolErrorMode, ToolRunResult
+from ._structured._tools import run_tools as _run_tools
 
 if TYPE_CHECKING:
     from ._client import AsyncDosAI

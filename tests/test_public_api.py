@@ -45,7 +45,7 @@ def test_third_party_imports_stay_in_their_modules() -> None:
 
 def test_sse_decoder_is_sans_io() -> None:
     """_sse imports no HTTP, JSON or asyncio."""
-    source = (ROOT / "dosai_async" / "_sse.py").read_text()
+    source = (ROOT / "dosai_async" / "_streaming" / "_sse.py").read_text()
     for banned in ("aiohttp", "asyncio", "json", "orjson", "socket"):
         assert f"import {banned}" not in source, banned
 

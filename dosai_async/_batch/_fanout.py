@@ -37,13 +37,14 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._batch_item import BatchItem, BatchStats, ItemRunner
-from ._batch_pacer import AdaptivePacer
-from ._exceptions import DosAIError
-from ._types import ChatCompletion
+from dosai_async._core._exceptions import DosAIError
+from dosai_async._models._types import ChatCompletion
+
+from ._item import BatchItem, BatchStats, ItemRunner
+from ._pacer import AdaptivePacer
 
 if TYPE_CHECKING:
-    from ._resources import Completions
+    from dosai_async._resources import Completions
 
 #: What a batch takes: an iterable or async iterable of ``create`` keyword mappings.
 BatchRequests = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]

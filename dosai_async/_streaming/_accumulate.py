@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._types import (
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,

@@ -27,8 +27,9 @@ from typing import Annotated, Any, Final, Literal, Union
 
 import attrs
 
+from dosai_async._core._exceptions import DosAIError
+
 from ._docstrings import Docstring, parse_docstring
-from ._exceptions import DosAIError
 
 __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "response_format_for"]
 

@@ -51,12 +51,10 @@ from typing import (
 
 import attrs
 
-from . import _converter
-from ._exceptions import DosAIError, ResponseValidationError
-from ._normalize import Slot, normalize_fields, slot
-from ._params import ToolRunParams
-from ._schema import FunctionSpec, function_spec
-from ._types import (
+from dosai_async._core._exceptions import DosAIError, ResponseValidationError
+from dosai_async._models import _converter
+from dosai_async._models._params import ToolRunParams
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionMessageToolCall,
@@ -64,8 +62,11 @@ from ._types import (
     ToolMessage,
 )
 
+from ._normalize import Slot, normalize_fields, slot
+from ._schema import FunctionSpec, function_spec
+
 if TYPE_CHECKING:
-    from ._resources import Completions
+    from dosai_async._resources import Completions
 
 __all__ = [
     "FunctionToolSpec",

@@ -36,12 +36,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 import attrs
 
-from . import _converter
-from ._exceptions import ResponseValidationError
-from ._normalize import normalize
-from ._params import ParseParams
-from ._schema import response_format_for
-from ._types import (
+from dosai_async._core._exceptions import ResponseValidationError
+from dosai_async._models import _converter
+from dosai_async._models._params import ParseParams
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
@@ -49,9 +47,12 @@ from ._types import (
     MessageParam,
 )
 
+from ._normalize import normalize
+from ._schema import response_format_for
+
 if TYPE_CHECKING:
-    from ._resources import Completions
-    from ._streaming import AsyncStream, StreamStats
+    from dosai_async._resources import Completions
+    from dosai_async._streaming._stream import AsyncStream, StreamStats
 
 __all__ = [
     "OutputParser",

@@ -26,19 +26,20 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from . import _converter
-from ._accumulate import ChunkAccumulator
-from ._config import Timeout
-from ._exceptions import (
+from dosai_async._core._config import Timeout
+from dosai_async._core._exceptions import (
     APIConnectionError,
     APIStreamError,
     DosAIError,
     ResponseValidationError,
     in_band_error,
 )
-from ._retry import Deadline
+from dosai_async._core._retry import Deadline
+from dosai_async._models import _converter
+from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+
+from ._accumulate import ChunkAccumulator
 from ._sse import ServerSentEvent, SSEDecoder
-from ._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 from ._watchdog import ReadWatchdog
 
 T = TypeVar("T")

@@ -25,8 +25,9 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 
+from dosai_async._core._exceptions import ResponseValidationError
+
 from ._codegen import make_fast_structure
-from ._exceptions import ResponseValidationError
 from ._types import NO_EXTRA, ResponseMeta
 
 T = TypeVar("T")

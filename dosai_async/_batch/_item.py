@@ -26,15 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import _converter
-from ._batch_pacer import AdaptivePacer, PacerClosed, Permit
-from ._config import RetryPolicy, parse_retry_after
-from ._exceptions import APIStatusError, APIStreamError, DosAIError
-from ._retry import decide
-from ._types import ChatCompletion
+from dosai_async._core._config import RetryPolicy, parse_retry_after
+from dosai_async._core._exceptions import APIStatusError, APIStreamError, DosAIError
+from dosai_async._core._retry import decide
+from dosai_async._models import _converter
+from dosai_async._models._types import ChatCompletion
+
+from ._pacer import AdaptivePacer, PacerClosed, Permit
 
 if TYPE_CHECKING:
-    from ._resources import Completions
+    from dosai_async._resources import Completions
 
 _THROTTLE_STATUSES = frozenset({429, 503})
 _NO_RETRY = RetryPolicy.none()

@@ -42,15 +42,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
 
-from . import _converter
-from ._batch import Batch
-from ._batch_item import BatchItem, BatchStats
-from ._batch_jsonl import LineError, encode, invalid_record, is_completed, parse_line
-from ._batch_jsonl import result_record as _result_record
-from ._exceptions import DosAIError
+from dosai_async._core._exceptions import DosAIError
+from dosai_async._models import _converter
+
+from ._fanout import Batch
+from ._item import BatchItem, BatchStats
+from ._jsonl import LineError, encode, invalid_record, is_completed, parse_line
+from ._jsonl import result_record as _result_record
 
 if TYPE_CHECKING:
-    from ._client import AsyncDosAI
+    from dosai_async._client import AsyncDosAI
 
 #: How many malformed lines a summary lists (all are counted).
 MAX_LISTED_INVALID = 100

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
-from ._config import RetryPolicy, Timeout
+from dosai_async._core._config import RetryPolicy, Timeout
+
 from ._types import FunctionTool
 
 
