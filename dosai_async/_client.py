@@ -55,8 +55,8 @@ class AsyncDosAI:
         self._transport = Transport(session=http_session, max_connections=max_connections)
         self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
         self._closed = False
-        self.chat = Chat(self)
-        self.models = Models(self)
+        self.chat = Chat(self._requester, self._call_options)
+        self.models = Models(self._requester, self._call_options)
 
     def __repr__(self) -> str:
         # The key never appears here (nor in any error or log line).

@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 import attrs
 
 from ._core._config import RetryPolicy, Timeout, header
+from ._core._deadline import Deadline
 from ._core._exceptions import ResponseValidationError, in_band_error, status_error
-from ._core._retry import Deadline, call_with_retries
+from ._core._retry import call_with_retries
 from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
 from ._models import _converter
 from ._models._types import ResponseMeta

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 import dosai_async as d
 from dosai_async._core._config import parse_retry_after
+from dosai_async._core._deadline import Deadline
 from dosai_async._core._exceptions import status_class, status_error
-from dosai_async._core._retry import Deadline
 from dosai_async._streaming._sse import ServerSentEvent, SSEDecoder
 from dosai_async._streaming._stream import AsyncStream
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import dosai_async as d
-from dosai_async._core._retry import Deadline
+from dosai_async._core._deadline import Deadline
 from dosai_async._models import _converter
 from dosai_async._streaming._stream import AsyncStream
 from tests.conftest import conformance_dir

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from dosai_async._core._config import Timeout
+from dosai_async._core._deadline import Deadline
 from dosai_async._core._exceptions import (
     APIConnectionError,
     APIStreamError,
@@ -34,7 +35,6 @@ from dosai_async._core._exceptions import (
     ResponseValidationError,
     in_band_error,
 )
-from dosai_async._core._retry import Deadline
 from dosai_async._models import _converter
 from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 

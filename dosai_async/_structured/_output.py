@@ -32,13 +32,13 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar, Unpack
 
 import attrs
 
 from dosai_async._core._exceptions import ResponseValidationError
 from dosai_async._models import _converter
-from dosai_async._models._params import ParseParams
+from dosai_async._models._params import CreateFn, ParseParams
 from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -46,13 +46,10 @@ from dosai_async._models._types import (
     Choice,
     MessageParam,
 )
+from dosai_async._streaming._stream import AsyncStream, StreamStats
 
 from ._normalize import normalize
 from ._schema import response_format_for
-
-if TYPE_CHECKING:
-    from dosai_async._resources import Completions
-    from dosai_async._streaming._stream import AsyncStream, StreamStats
 
 __all__ = [
     "OutputParser",
@@ -70,6 +67,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Opens a chunk stream: ``create(stream=True, ...)`` with ``stream`` left out.
+OpenStreamFn = Callable[..., Awaitable[AsyncStream[ChatCompletionChunk]]]
 #: The parsed type of ``parse(response_format=SomeClass)``, for signatures elsewhere.
 ParsedT = TypeVar("ParsedT")
 
@@ -245,23 +244,23 @@ def _excerpt(content: str, limit: int = 200) -> str:
 
 
 async def parse(
-    completions: Completions,
+    create: CreateFn,
     *,
     messages: Iterable[MessageParam],
     model: str,
     response_format: type[T] | Mapping[str, Any],
     **params: Unpack[ParseParams],
 ) -> ParsedChatCompletion[T]:
-    """``completions.create()`` with the structured response format, then parse the answer."""
+    """``create()`` with the structured response format, then parse the answer."""
     parser = output_parser(response_format)
-    completion = await completions.create(
+    completion = await create(
         messages=messages, model=model, response_format=parser.request_format, **params
     )
     return parser.parse_completion(completion)
 
 
 def stream_parse(
-    completions: Completions,
+    open_stream: OpenStreamFn,
     *,
     messages: Iterable[MessageParam],
     model: str,
@@ -271,17 +270,16 @@ def stream_parse(
     """A streamed ``parse()``: ``async with`` gives a ``ParsedStream``."""
     parser = output_parser(response_format)  # fails before any request is made
 
-    async def open_stream() -> ParsedStream[T]:
-        stream: AsyncStream[ChatCompletionChunk] = await completions.create(
+    async def open_parsed() -> ParsedStream[T]:
+        stream = await open_stream(
             messages=messages,
             model=model,
-            stream=True,
             response_format=parser.request_format,
             **params,
         )
         return ParsedStream(stream, parser)
 
-    return ParsedStreamManager(open_stream)
+    return ParsedStreamManager(open_parsed)
 
 
 class ParsedStream(Generic[T]):

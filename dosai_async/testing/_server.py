@@ -142,7 +142,7 @@ class DosAIEmulator:
         finally:
             await self.close()
 
-    def in_thread(self) -> ThreadedEmulator:
+    def in_thread(self) -> ThreadedEmulator[DosAIEmulator]:
         """Run this emulator on its own event loop in a background thread (sync code)."""
         return ThreadedEmulator(self)
 
