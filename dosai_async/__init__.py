@@ -60,7 +60,8 @@ from ._models._types import (
     TopLogprob,
     UserMessage,
 )
-from ._streaming._stream import AsyncStream, AsyncStreamManager, StreamStats
+from ._streaming._manager import AsyncStreamManager
+from ._streaming._stream import AsyncStream, StreamStats
 from ._structured._output import (
     ParsedChatCompletion,
     ParsedChatCompletionMessage,

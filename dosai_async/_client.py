@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._core._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, Timeout
+from ._core._config import DEFAULT_BASE_URL, RetryPolicy, Timeout
+from ._core._env import API_KEY_ENV, BASE_URL_ENV
 from ._core._exceptions import DosAIError
 from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester

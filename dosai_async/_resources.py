@@ -35,7 +35,8 @@ from ._models._types import (
     ResponseMeta,
 )
 from ._requester import CallOptions, Requester, StreamFactory
-from ._streaming._stream import AsyncStream, AsyncStreamManager
+from ._streaming._manager import AsyncStreamManager
+from ._streaming._stream import AsyncStream
 from ._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
 from ._structured._output import parse as _parse
 from ._structured._output import stream_parse as _stream_parse

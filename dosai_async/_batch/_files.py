@@ -128,6 +128,10 @@ class BatchSummary(BatchProgress):
 
 ProgressCallback = Callable[[BatchProgress], object]
 
+#: The progress fields that are the live batch's counters: ``BatchStats`` declares them,
+#: ``BatchProgress`` copies them (a frozen snapshot), and no third list names them.
+_LIVE_COUNTERS = tuple(f.name for f in attrs.fields(BatchProgress) if hasattr(BatchStats, f.name))
+
 
 async def run_batch_file(
     client: BatchClient,
@@ -268,15 +272,7 @@ class _FileRun:
 
 
 def _batch_counts(stats: BatchStats) -> dict[str, int]:
-    return {
-        "succeeded": stats.succeeded,
-        "failed": stats.failed,
-        "retrying": stats.retrying,
-        "in_flight": stats.in_flight,
-        "requests": stats.requests,
-        "throttled": stats.throttled,
-        "tokens": stats.tokens,
-    }
+    return {name: getattr(stats, name) for name in _LIVE_COUNTERS}
 
 
 async def _stop_when(stop: asyncio.Event, batch: Batch) -> None:

@@ -1,6 +1,6 @@
 """The core: configuration, errors, deadlines, the aiohttp transport and the retry loop.
 
-Owns ``Timeout``/``RetryPolicy`` and the environment variable names (``_config``), the
+Owns ``Timeout``/``RetryPolicy`` (``_config``), the environment variable names (``_env``), the
 error tree (``_exceptions``), ``Deadline`` (``_deadline``), the only aiohttp importer
 (``_transport``) and the only tenacity importer (``_retry``).
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
@@ -27,7 +26,7 @@ from cattrs.preconf.orjson import make_converter
 
 from dosai_async._core._exceptions import ResponseValidationError
 
-from ._codegen import make_fast_structure
+from ._codegen import make_fast_structure, set_extra
 from ._types import NO_EXTRA, ResponseMeta
 
 T = TypeVar("T")
@@ -77,10 +76,7 @@ def _with_extra(base: Callable[[Any, type], T], known: frozenset[str]) -> Callab
     def structure(data: Any, cls: type) -> T:
         obj = base(data, cls)
         if not known.issuperset(data):
-            unknown = {k: v for k, v in data.items() if k not in known}
-            # Frozen instance: set the one field attrs' own __init__ would have set, only on
-            # the rare payload with unknown keys, so the common path constructs nothing extra.
-            object.__setattr__(obj, "extra", MappingProxyType(unknown))
+            set_extra(obj, data, known)
         return obj
 
     return structure

@@ -21,7 +21,7 @@ Rules (DESIGN.md, "Streaming"):
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -304,22 +304,6 @@ class _TextDeltas:
                 if choice.index == 0 and choice.delta.content:
                     return choice.delta.content  # type: ignore[no-any-return]
         raise StopAsyncIteration
-
-
-class AsyncStreamManager(Generic[T]):
-    """``async with client.chat.completions.stream(...) as stream``: opens, then closes."""
-
-    def __init__(self, opener: Callable[[], Awaitable[AsyncStream[T]]]) -> None:
-        self._opener = opener
-        self._stream: AsyncStream[T] | None = None
-
-    async def __aenter__(self) -> AsyncStream[T]:
-        self._stream = await self._opener()
-        return self._stream
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stream is not None:
-            await self._stream.close()
 
 
 def _not_json(data: str) -> ResponseValidationError:

@@ -46,6 +46,7 @@ from dosai_async._models._types import (
     Choice,
     MessageParam,
 )
+from dosai_async._streaming._manager import StreamManager
 from dosai_async._streaming._stream import AsyncStream, StreamStats
 
 from ._normalize import normalize
@@ -326,17 +327,5 @@ class ParsedStream(Generic[T]):
         await self.stream.close()
 
 
-class ParsedStreamManager(Generic[T]):
+class ParsedStreamManager(StreamManager[ParsedStream[T]]):
     """``async with completions.stream_parse(...) as stream``: opens, then closes."""
-
-    def __init__(self, opener: Callable[[], Awaitable[ParsedStream[T]]]) -> None:
-        self._opener = opener
-        self._stream: ParsedStream[T] | None = None
-
-    async def __aenter__(self) -> ParsedStream[T]:
-        self._stream = await self._opener()
-        return self._stream
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stream is not None:
-            await self._stream.close()
