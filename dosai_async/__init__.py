@@ -175,3 +175,11 @@ __all__ = [
     "to_dict",
     "tool",
 ]
+
+# Tracebacks and reprs name the public path (``dosai_async.RateLimitError``), as httpx's do.
+# Exceptions only: the models' home module is where their annotations are resolved.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = __name__
+del _name, _value

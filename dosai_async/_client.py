@@ -32,7 +32,8 @@ class AsyncDosAI:
     The key is only sent over https, or over plain http to a loopback host (a local
     emulator); ``allow_insecure_http=True`` lifts that for other hosts.
 
-    Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``.
+    Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``
+    (``aclose()`` is the same).
     """
 
     def __init__(
@@ -78,6 +79,8 @@ class AsyncDosAI:
         """Close the connection pool (a borrowed ``http_session`` is left open)."""
         self._closed = True
         await self._transport.close()
+
+    aclose = close  # the asyncio name (contextlib.aclosing), as on streams and batches
 
     @property
     def is_closed(self) -> bool:

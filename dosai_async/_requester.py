@@ -5,7 +5,7 @@
     request_json(...)  -> _send_with_retries -> _send_once -> Transport.fetch -> _raise_for_status
                        -> _parse
     request_stream(...) -> _send_with_retries -> _open_once -> Transport.open -> _raise_for_status
-                       -> AsyncStream.start (reads up to the first content, inside the retry)
+                       -> prime(stream) (reads up to the first content, inside the retry)
 
 The stream is primed inside the retry loop so that a failure before any content (a 429, a
 reset, a cut) is retried, and a failure after it never is: tokens are never duplicated.
@@ -26,7 +26,7 @@ from ._core._retry import call_with_retries
 from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
 from ._models import _converter
 from ._models._types import ResponseMeta
-from ._streaming._stream import AsyncStream
+from ._streaming._stream import AsyncStream, prime
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ class Requester:
             response = await self._open(request, options, deadline)
             meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
             stream = make_stream(response, meta, deadline, sent_at)
-            await stream.start()  # closes itself if it fails
+            await prime(stream)  # closes the stream if it fails
             return stream
 
         return await call_with_retries(

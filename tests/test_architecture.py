@@ -9,6 +9,7 @@ A package's ``__init__`` counts as the package; ``from pkg import mod`` is an im
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,3 +214,28 @@ def test_the_scan_counts_type_checking_and_function_imports() -> None:
         if target.startswith(PACKAGE)
     }
     assert found == {"dosai_async._client", "dosai_async._core._retry"}
+
+
+def test_one_docstring_dialect() -> None:
+    """Docstrings mark code with reST double backticks, never single ones or roles."""
+    single = re.compile(r"(?<![`\w])`[^`\n]+`(?![`\w])")
+    found = [
+        f"{name}:{node.lineno}"
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and (doc := ast.get_docstring(node, clean=False))
+        and single.search(doc)
+    ]
+    assert not found, found
+
+
+def test_architecture_doc_lists_the_layers_in_order() -> None:
+    """docs/architecture.md shows LAYERS top-down, and names every room's folder."""
+    doc = (ROOT.parent / "docs" / "architecture.md").read_text()
+    rule = doc.split("## The layer rule", 1)[1].split("```")[1]
+    listed = [line.split()[0] for line in rule.strip().splitlines()]
+    assert listed == list(reversed(LAYERS))
+    for name in MODULES:
+        if _is_package(name) and name != PACKAGE:
+            assert f"{name.split('.')[1]}/" in doc, name

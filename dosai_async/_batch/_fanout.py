@@ -130,6 +130,8 @@ class Batch:
         """Cancel whatever is still in flight and wait for it (safe to call at any time)."""
         await self._cancel_all()
 
+    close = aclose
+
     def stop(self) -> None:
         """Send nothing more: requests on the wire finish and are yielded, then it ends."""
         self._runner.stopping = True

@@ -168,7 +168,7 @@ class AsyncStream(Generic[T]):
 
     # -- reading ---------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def _prime(self) -> None:
         """Read until the first content (or the end) so retries can happen before it."""
         try:
             while self._first_content_at is None and not self._done and self._error is None:
@@ -285,6 +285,15 @@ class AsyncStream(Generic[T]):
             self._closed = True
             self._watchdog.cancel()
             self._close()
+
+
+async def prime(stream: AsyncStream[Any]) -> None:
+    """Read ``stream`` up to its first content, inside the requester's retry loop.
+
+    A function, not a public method: priming is the requester's business, not the user's.
+    A failure closes the stream and is raised for the retry policy to judge.
+    """
+    await stream._prime()
 
 
 class _TextDeltas:

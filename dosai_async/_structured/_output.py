@@ -323,8 +323,10 @@ class ParsedStream(Generic[T]):
         return done.choices[0].message.parsed
 
     async def close(self) -> None:
-        """Close the connection now."""
+        """Close the connection now; safe to call more than once."""
         await self.stream.close()
+
+    aclose = close
 
 
 class ParsedStreamManager(StreamManager[ParsedStream[T]]):

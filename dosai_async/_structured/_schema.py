@@ -3,14 +3,14 @@
 A pure layer (stdlib and attrs only): it turns type hints into the schema dialect that
 OpenAI-style servers accept, and knows nothing of requests or JSON engines.
 
-Plan: `_Builder.schema()` walks a type and dispatches on its origin (`list`, `dict`,
-`Literal`, `Union`, ...) through `_BY_ORIGIN`; attrs classes are built once into `$defs`
-and referred to by `$ref`, which is what makes recursive classes finite. `json_schema()`
+Plan: ``_Builder.schema()`` walks a type and dispatches on its origin (``list``, ``dict``,
+``Literal``, ``Union``, ...) through ``_BY_ORIGIN``; attrs classes are built once into ``$defs``
+and referred to by ``$ref``, which is what makes recursive classes finite. ``json_schema()``
 then inlines the root class, because strict servers want an object at the root.
 
 Strict mode follows the structured-outputs rules: every object has
-`"additionalProperties": false` and lists every property in `required`; a field that may be
-left out (it has a default) becomes nullable instead, so the model sends `null` for it.
+``"additionalProperties": false`` and lists every property in ``required``; a field that may be
+left out (it has a default) becomes nullable instead, so the model sends ``null`` for it.
 """
 
 from __future__ import annotations
@@ -48,21 +48,21 @@ __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "respo
 
 
 def json_schema(tp: Any, *, strict: bool = True) -> Schema:
-    """Return the JSON Schema for the type `tp`.
+    """Return the JSON Schema for the type ``tp``.
 
-    Supported: attrs classes (nested ones go to `$defs`, so recursion works), `list[T]`,
-    `tuple[T, ...]`, `set[T]` / `frozenset[T]`, `dict[str, T]`, `Literal[...]`, `Enum`
-    subclasses, `str`, `int`, `float`, `bool`, `None`, `T | None`, unions, `Annotated[T,
-    "description"]`, `NewType`s and `Any`. Property names are the attrs field names
-    (`field.name`, not the `__init__` alias); fields with `init=False` are left out.
+    Supported: attrs classes (nested ones go to ``$defs``, so recursion works), ``list[T]``,
+    ``tuple[T, ...]``, ``set[T]`` / ``frozenset[T]``, ``dict[str, T]``, ``Literal[...]``, ``Enum``
+    subclasses, ``str``, ``int``, ``float``, ``bool``, ``None``, ``T | None``, unions, `Annotated[T,
+    "description"]`, `NewType`s and ``Any``. Property names are the attrs field names
+    (``field.name``, not the ``__init__`` alias); fields with ``init=False`` are left out.
 
     Descriptions: a class's docstring prose describes its object; a field is described by
-    `attrs.field(metadata={"description": ...})`, else by a string (or `Doc("...")`) in its
-    `Annotated` metadata, else by the class docstring's `Attributes:` section.
+    ``attrs.field(metadata={"description": ...})``, else by a string (or ``Doc("...")``) in its
+    ``Annotated`` metadata, else by the class docstring's ``Attributes:`` section.
 
-    With `strict=True` (the default) the schema follows the structured-outputs rules: closed
+    With ``strict=True`` (the default) the schema follows the structured-outputs rules: closed
     objects, every property required, defaulted fields nullable. Types that strict mode cannot
-    express (`dict[str, T]`, `Any`, bare `list`, fixed-length tuples) raise `SchemaError`.
+    express (``dict[str, T]``, ``Any``, bare ``list``, fixed-length tuples) raise ``SchemaError``.
     """
     builder = _Builder(strict)
     path = tp.__name__ if _is_attrs_class(tp) else "$"
@@ -70,7 +70,7 @@ def json_schema(tp: Any, *, strict: bool = True) -> Schema:
 
 
 def response_format_for(cls: type, *, name: str | None = None, strict: bool = True) -> Schema:
-    """Return the `response_format` that asks the model for a JSON instance of `cls`."""
+    """Return the ``response_format`` that asks the model for a JSON instance of ``cls``."""
     schema = json_schema(cls, strict=strict)
     if strict and schema.get("type") != "object":
         raise SchemaError(f"$: strict structured outputs need an object at the root, not {cls!r}")
@@ -90,7 +90,7 @@ class FunctionSpec:
     strict: bool
 
     def to_tool(self) -> Schema:
-        """Return the `tools` entry: `{"type": "function", "function": {...}}`."""
+        """Return the ``tools`` entry: ``{"type": "function", "function": {...}}``."""
         function: Schema = {"name": self.name}
         if self.description is not None:
             function["description"] = self.description
@@ -106,12 +106,12 @@ def function_spec(
     """Describe a plain (sync or async) function from its signature and docstring.
 
     Each parameter becomes a property of the arguments object, typed from its annotation
-    (anything `json_schema()` supports). Parameters without defaults are required; in strict
+    (anything ``json_schema()`` supports). Parameters without defaults are required; in strict
     mode all are, and the defaulted ones become nullable. The description is the docstring's
     prose (the text before its first section). A parameter is described by a string in its
-    `Annotated` metadata, else by a Google-style `Args:` section, reST `:param x:` fields or a
-    NumPy `Parameters` section. Decorators that use `functools.wraps` are seen through.
-    `*args`, `**kwargs`, positional-only and unannotated parameters raise `SchemaError`.
+    ``Annotated`` metadata, else by a Google-style ``Args:`` section, reST ``:param x:`` fields or a
+    NumPy ``Parameters`` section. Decorators that use ``functools.wraps`` are seen through.
+    ``*args``, ``**kwargs``, positional-only and unannotated parameters raise ``SchemaError``.
     """
     fn_name = getattr(fn, "__name__", repr(fn))
     doc = parse_docstring(inspect.getdoc(fn))
@@ -149,7 +149,7 @@ def _param_slot(
 
 
 def _field_slots(cls: type, path: str) -> list[_Slot]:
-    """The slots of an attrs class's `__init__` fields."""
+    """The slots of an attrs class's ``__init__`` fields."""
     doc = parse_docstring(cls.__doc__)
     hints = _type_hints(cls, path)
     # Fields outside __init__ cannot be set from JSON, so they are not part of the schema.
@@ -158,14 +158,14 @@ def _field_slots(cls: type, path: str) -> list[_Slot]:
 
 
 def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: Docstring) -> _Slot:
-    """A field's slot, described by its metadata, else `Annotated`, else the class docstring."""
+    """A field's slot, described by its metadata, else ``Annotated``, else the class docstring."""
     tp, annotated_doc = _peel_annotated(tp)
     description = field.metadata.get("description") or annotated_doc or doc.params.get(field.name)
     return _Slot(field.name, tp, field.default, description)
 
 
 class _Builder:
-    """Builds one schema document, collecting the attrs classes it meets into `$defs`."""
+    """Builds one schema document, collecting the attrs classes it meets into ``$defs``."""
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
@@ -174,7 +174,7 @@ class _Builder:
         self.ref_counts: dict[str, int] = {}
 
     def schema(self, tp: Any, path: str) -> Schema:
-        """The schema of any supported type; `path` names where `tp` sits, for errors."""
+        """The schema of any supported type; ``path`` names where ``tp`` sits, for errors."""
         tp = type(None) if tp is None else tp
         if isinstance(tp, typing.NewType):
             return self.schema(tp.__supertype__, path)
@@ -203,7 +203,7 @@ class _Builder:
         return schema
 
     def finish(self, schema: Schema) -> Schema:
-        """The document: the root class inlined, and `$defs` if anything refers to one."""
+        """The document: the root class inlined, and ``$defs`` if anything refers to one."""
         root = schema.get("$ref", "").removeprefix("#/$defs/")
         if root and len(schema) == 1:
             # A recursive root keeps its definition too, for the references inside it.
@@ -212,7 +212,7 @@ class _Builder:
         return schema | {"$defs": self.defs} if self.defs else schema
 
     def _ref(self, cls: type, path: str) -> Schema:
-        """A `$ref` to the definition of an attrs class, building it on first sight."""
+        """A ``$ref`` to the definition of an attrs class, building it on first sight."""
         name = self.names.get(cls)
         if name is None:
             name = self.names[cls] = self._free_name(cls.__name__)
@@ -222,7 +222,7 @@ class _Builder:
         return {"$ref": f"#/$defs/{name}"}
 
     def _free_name(self, name: str) -> str:
-        """`name`, or `name2`, `name3`, ... when a different class already has it."""
+        """``name``, or ``name2``, ``name3``, ... when a different class already has it."""
         candidate, n = name, 1
         while candidate in self.defs:
             n += 1

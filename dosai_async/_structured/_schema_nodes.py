@@ -37,9 +37,9 @@ class SchemaError(DosAIError, TypeError):
     """A type that has no JSON Schema (or none that strict mode accepts).
 
     The message starts with the path to the offending spot: the class or function name, then
-    `.field` for attributes and parameters, `[]` for items of a list, tuple or set, and `{}`
+    ``.field`` for attributes and parameters, ``[]`` for items of a list, tuple or set, and ``{}``
     for values of a dict, e.g. `Weather.forecast[].when: unsupported type <class
-    'datetime.datetime'>`. A type given directly to `json_schema()` is called `$`.
+    'datetime.datetime'>`. A type given directly to ``json_schema()`` is called ``$``.
     """
 
 
@@ -52,7 +52,7 @@ def _class_doc(cls: type) -> str | None:
 
 
 def _type_hints(obj: Any, path: str) -> dict[str, Any]:
-    """Resolved annotations, keeping `Annotated`; unresolvable names become a SchemaError."""
+    """Resolved annotations, keeping ``Annotated``; unresolvable names become a SchemaError."""
     try:
         return typing.get_type_hints(obj, include_extras=True)
     except NameError as exc:
@@ -65,7 +65,7 @@ def _enum_schema(cls: type[Enum], path: str) -> Schema:
 
 
 def _enum_of(values: list[Any], path: str) -> Schema:
-    """`const` or `enum` for the values, with their JSON type(s) in first-seen order."""
+    """``const`` or ``enum`` for the values, with their JSON type(s) in first-seen order."""
     json_types = [_JSON_TYPES.get(type(value)) for value in values]
     if None in json_types:
         bad = values[json_types.index(None)]
@@ -76,7 +76,7 @@ def _enum_of(values: list[Any], path: str) -> Schema:
 
 
 def _any_of(schemas: list[Schema]) -> Schema:
-    """`anyOf` the schemas, flattening members that are bare `anyOf`s themselves."""
+    """``anyOf`` the schemas, flattening members that are bare `anyOf`s themselves."""
     flat = [s for schema in schemas for s in (_bare_any_of(schema) or [schema])]
     return {"anyOf": flat}
 
@@ -86,7 +86,7 @@ def _bare_any_of(schema: Schema) -> list[Schema] | None:
 
 
 def _nullable(schema: Schema) -> Schema:
-    """The schema that also allows null: `"type": [T, "null"]` when plain, else `anyOf`."""
+    """The schema that also allows null: ``"type": [T, "null"]`` when plain, else ``anyOf``."""
     if _allows_null(schema):
         return schema
     json_type = schema.get("type")
@@ -111,7 +111,7 @@ def _with_default(schema: Schema, default: Any) -> Schema:
 
 
 def _as_json(value: Any) -> Any:
-    """A JSON copy of `value`, or `_NOT_JSON` when it has no faithful one."""
+    """A JSON copy of ``value``, or ``_NOT_JSON`` when it has no faithful one."""
     try:
         return json.loads(json.dumps(value, allow_nan=False, default=_enum_value))
     except (TypeError, ValueError):
@@ -134,14 +134,14 @@ def _with_description(schema: Schema, description: str | None) -> Schema:
 
 
 def _peel_annotated(tp: Any) -> tuple[Any, str | None]:
-    """`(T, description)` from `Annotated[T, ...]`; `(tp, None)` for anything else."""
+    """``(T, description)`` from ``Annotated[T, ...]``; ``(tp, None)`` for anything else."""
     if typing.get_origin(tp) is not Annotated:
         return tp, None
     return tp.__origin__, _description_in(tp.__metadata__)
 
 
 def _description_in(metadata: Iterable[Any]) -> str | None:
-    """The first plain string, or `Doc("...")`-like `.documentation`, in Annotated metadata."""
+    """The first plain string, or ``Doc("...")``-like ``.documentation``, in Annotated metadata."""
     for item in metadata:
         text = item if isinstance(item, str) else getattr(item, "documentation", None)
         if isinstance(text, str):

@@ -1,7 +1,7 @@
 """What the emulator remembers: the request log, counters, and the rate-limit window.
 
 The log is for assertions in tests, so it keeps everything except secrets: header names are
-lower-cased and credential headers are masked (`Bearer dos_sk_…abcd`), so a printed log or
+lower-cased and credential headers are masked (``Bearer dos_sk_…abcd``), so a printed log or
 a failing assertion never shows a key.
 """
 
@@ -27,9 +27,9 @@ _KEY_PREFIX = "dos_sk_"
 class RecordedRequest:
     """One request as the emulator received it.
 
-    `headers` has lower-cased names and masked credentials; `body` is the parsed JSON
-    (None for no body or invalid JSON, whose bytes stay in `raw`); `fault` is the fault
-    injected into its response, if any; `time` is `time.time()` at arrival.
+    ``headers`` has lower-cased names and masked credentials; ``body`` is the parsed JSON
+    (None for no body or invalid JSON, whose bytes stay in ``raw``); ``fault`` is the fault
+    injected into its response, if any; ``time`` is ``time.time()`` at arrival.
     """
 
     method: str
@@ -43,10 +43,10 @@ class RecordedRequest:
 
 @attrs.define
 class EmulatorStats:
-    """Counters since start (or `DosAIEmulator.clear()`), as measured at the server.
+    """Counters since start (or ``DosAIEmulator.clear()``), as measured at the server.
 
-    `statuses` counts responses by status; 0 counts connections reset before any status
-    was sent. `max_in_flight` is the most requests handled at the same time.
+    ``statuses`` counts responses by status; 0 counts connections reset before any status
+    was sent. ``max_in_flight`` is the most requests handled at the same time.
     """
 
     total: int = 0
@@ -62,7 +62,7 @@ class EmulatorStats:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def end(self, status: int) -> None:
-        """A request's handler finished with `status` (0: no response was sent)."""
+        """A request's handler finished with ``status`` (0: no response was sent)."""
         self.in_flight -= 1
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
@@ -111,7 +111,7 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask_secret(value: str) -> str:
-    """`Bearer dos_sk_abcdef123456` -> `Bearer dos_sk_…3456` (short keys show no tail)."""
+    """``Bearer dos_sk_abcdef123456`` -> ``Bearer dos_sk_…3456`` (short keys show no tail)."""
     scheme, space, token = value.strip().rpartition(" ")
     prefix = _KEY_PREFIX if token.startswith(_KEY_PREFIX) else ""
     secret = token[len(prefix) :]

@@ -1,10 +1,10 @@
-"""What each route answers when nothing goes wrong: request data in, a `Plan` out, no I/O.
+"""What each route answers when nothing goes wrong: request data in, a ``Plan`` out, no I/O.
 
 Checks run in the order the real gateway runs them: auth (401), rate limit (429, only when
 enforced), JSON (400), model (404), fields (400), context length (413). The reply then comes
-from `_replies` and is rendered by `_wire`.
+from ``_replies`` and is rendered by ``_wire``.
 
-`dos-auto` is answered as `dos-ai`: the real API may report another model than the one
+``dos-auto`` is answered as ``dos-ai``: the real API may report another model than the one
 asked for, and clients must cope.
 """
 
@@ -31,7 +31,7 @@ _FIXED_HEADERS = (("X-DOS-Cache", "miss"), ("X-Provider", "dos-emulator"))
 
 
 def parse_body(raw: bytes) -> Any:
-    """The JSON body, or `NO_BODY` when empty or invalid."""
+    """The JSON body, or ``NO_BODY`` when empty or invalid."""
     if not raw:
         return NO_BODY
     try:
@@ -53,7 +53,7 @@ class Api:
     enforce_rate_limit: bool
 
     def chat(self, authorization: str, body: Any, latency: Latency, as_json: bool) -> Plan:
-        """`POST /v1/chat/completions`; `as_json` answers a stream request with JSON."""
+        """``POST /v1/chat/completions``; ``as_json`` answers a stream request with JSON."""
         try:
             self.authorize(authorization)
             remaining = self.take_rate()
@@ -73,7 +73,7 @@ class Api:
         return attrs.evolve(plan, headers=plan.headers + headers)
 
     def model_list(self, authorization: str) -> Plan:
-        """`GET /v1/models`."""
+        """``GET /v1/models``."""
         try:
             self.authorize(authorization)
         except RequestError as error:
@@ -81,7 +81,7 @@ class Api:
         return json_plan(200, models_body(self.models, self.context_length))
 
     def model(self, authorization: str, model: str) -> Plan:
-        """`GET /v1/models/{id}`."""
+        """``GET /v1/models/{id}``."""
         try:
             self.authorize(authorization)
             self.check_model(model)
@@ -90,7 +90,7 @@ class Api:
         return json_plan(200, model_object(model, self.context_length))
 
     def authorize(self, authorization: str) -> None:
-        """401 unless `Authorization: Bearer <key>` carries an accepted key."""
+        """401 unless ``Authorization: Bearer <key>`` carries an accepted key."""
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -132,5 +132,5 @@ class Api:
 
 
 def _rate_headers(limit: int, remaining: int) -> tuple[tuple[str, str], ...]:
-    """`X-RateLimit-Limit` and `X-RateLimit-Remaining`."""
+    """``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``."""
     return (("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", str(remaining)))

@@ -1,16 +1,16 @@
-"""`DosAIEmulator`: a local DOS AI server (aiohttp.web on 127.0.0.1) for tests and demos.
+"""``DosAIEmulator``: a local DOS AI server (aiohttp.web on 127.0.0.1) for tests and demos.
 
 Per request, one pipeline: read the body -> pick the fault (header, queue, random rule) ->
-record the request -> build the normal `Plan` (auth, rate limit, validation, reply) -> let
-the fault rewrite the plan -> `send` it. Every behaviour, faulty or not, goes through it.
+record the request -> build the normal ``Plan`` (auth, rate limit, validation, reply) -> let
+the fault rewrite the plan -> ``send`` it. Every behaviour, faulty or not, goes through it.
 
 Decisions:
 - The server depends on aiohttp, attrs and orjson only, never on the SDK's client.
 - Startup is cheap (one Application, one AppRunner, port 0) so a fresh emulator per test
-  costs a few milliseconds; `close()` wakes stalled handlers at once (they reset their
-  connection) and waits at most `_SHUTDOWN_TIMEOUT` for anything else.
+  costs a few milliseconds; ``close()`` wakes stalled handlers at once (they reset their
+  connection) and waits at most ``_SHUTDOWN_TIMEOUT`` for anything else.
 - Without a seed the replies are still deterministic: tests must not flake.
-- What the API answers lives in `_routes` (no I/O); this module owns the sockets' side.
+- What the API answers lives in ``_routes`` (no I/O); this module owns the sockets' side.
 """
 
 from __future__ import annotations
@@ -54,18 +54,18 @@ class DosAIEmulator:
         emu.enqueue(Fault.status(429, retry_after=1))   # the next chat request gets a 429
     ```
 
-    `api_key=None` accepts any non-empty Bearer key (`api_key` then reads
-    "dos_sk_emulator"). `ttft` and `token_interval` (seconds, also settable later) pace
-    replies like a real model; 0 sends each reply in one write. `reasoning=True` makes
-    every reply think first (per request: `chat_template_kwargs={"enable_thinking": ...}`),
-    in the message field named `reasoning_field` ("reasoning", or "reasoning_content" as
-    older vLLM). `reply_tokens` bounds the length of generated answers. `rate_limit` is the
-    per-minute limit reported in `X-RateLimit-*`; `enforce_rate_limit=True` also answers
-    429 past it. Prompts over `context_length` tokens get a 413. `models` are the ids
-    served (`dos-auto` is answered as `dos-ai`).
+    ``api_key=None`` accepts any non-empty Bearer key (``api_key`` then reads
+    "dos_sk_emulator"). ``ttft`` and ``token_interval`` (seconds, also settable later) pace
+    replies like a real model; 0 sends each reply in one write. ``reasoning=True`` makes
+    every reply think first (per request: ``chat_template_kwargs={"enable_thinking": ...}``),
+    in the message field named ``reasoning_field`` ("reasoning", or "reasoning_content" as
+    older vLLM). ``reply_tokens`` bounds the length of generated answers. ``rate_limit`` is the
+    per-minute limit reported in ``X-RateLimit-*``; ``enforce_rate_limit=True`` also answers
+    429 past it. Prompts over ``context_length`` tokens get a 413. ``models`` are the ids
+    served (``dos-auto`` is answered as ``dos-ai``).
 
     Connection resets are real TCP RSTs. A handler stalled by a fault keeps its slot in
-    `stats.in_flight` until the stall ends or the emulator closes, even if the client left.
+    ``stats.in_flight`` until the stall ends or the emulator closes, even if the client left.
     """
 
     def __init__(
@@ -134,7 +134,7 @@ class DosAIEmulator:
         await runner.cleanup()
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled (for `dosai serve`), then close."""
+        """Serve until cancelled (for ``dosai serve``), then close."""
         if self._runner is None:
             await self.start()
         try:
@@ -163,12 +163,12 @@ class DosAIEmulator:
 
     @property
     def url(self) -> str:
-        """The server root, e.g. `http://127.0.0.1:8400`."""
+        """The server root, e.g. ``http://127.0.0.1:8400``."""
         return f"http://{self.host}:{self._port}"
 
     @property
     def base_url(self) -> str:
-        """The API base URL, ending in `/v1`, as clients take it."""
+        """The API base URL, ending in ``/v1``, as clients take it."""
         return self.url + "/v1"
 
     @property
@@ -187,10 +187,10 @@ class DosAIEmulator:
         return list(self._log)
 
     async def wait_for_requests(self, count: int = 1) -> list[RecordedRequest]:
-        """Wait until `count` requests were received (on the emulator's loop); the log.
+        """Wait until ``count`` requests were received (on the emulator's loop); the log.
 
         Lets a test act while a request is still in progress, e.g. stalled by a fault.
-        Bound it with `asyncio.timeout()` as needed.
+        Bound it with ``asyncio.timeout()`` as needed.
         """
         while len(self._log) < count:
             self._arrived.clear()
@@ -205,18 +205,18 @@ class DosAIEmulator:
     # -- faults ----------------------------------------------------------------------------
 
     def enqueue(self, *faults: Fault, route: str = "chat", times: int = 1) -> None:
-        """Give the route's next requests these faults, in order (`times` rounds).
+        """Give the route's next requests these faults, in order (``times`` rounds).
 
-        Routes: "chat" (`POST /v1/chat/completions`) and "models" (`GET /v1/models...`).
+        Routes: "chat" (``POST /v1/chat/completions``) and "models" (``GET /v1/models...``).
         """
         self._schedule.enqueue(route, faults, times)
 
     def set_random_faults(
         self, fault: Fault | None, *, rate: float, seed: int = 0, route: str = "chat"
     ) -> None:
-        """Inject `fault` into a `rate` share of the route's requests (None stops it).
+        """Inject ``fault`` into a ``rate`` share of the route's requests (None stops it).
 
-        Draws come from `random.Random(seed)` in arrival order; queued faults go first.
+        Draws come from ``random.Random(seed)`` in arrival order; queued faults go first.
         """
         self._schedule.set_random(route, fault, rate, seed)
 
@@ -319,11 +319,11 @@ class DosAIEmulator:
         return error_plan(404, f"Unknown path {request.path}")
 
     def _models_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/models`."""
+        """``GET /v1/models``."""
         return self._api.model_list(_authorization(request))
 
     def _model_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/models/{id}`."""
+        """``GET /v1/models/{id}``."""
         return self._api.model(_authorization(request), request.match_info["model"])
 
 

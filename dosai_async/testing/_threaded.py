@@ -1,7 +1,7 @@
-"""Run a `DosAIEmulator` on its own event loop in a daemon thread, for synchronous code.
+"""Run a ``DosAIEmulator`` on its own event loop in a daemon thread, for synchronous code.
 
-For the sync `openai` client, for benchmarks that need the server off the client's loop,
-and for `dosai serve`. The emulator's fault and log methods are plain container operations
+For the sync ``openai`` client, for benchmarks that need the server off the client's loop,
+and for ``dosai serve``. The emulator's fault and log methods are plain container operations
 and may be called from the calling thread; everything else happens on the server's loop.
 """
 
@@ -31,10 +31,10 @@ _JOIN_TIMEOUT = 10.0
 
 
 class ThreadedEmulator(Generic[EmulatorT]):
-    """`with DosAIEmulator().in_thread() as emu:` serves from a background thread.
+    """``with DosAIEmulator().in_thread() as emu:`` serves from a background thread.
 
-    Entering starts the server and returns the started `DosAIEmulator`; leaving closes it
-    and joins the thread. `start()`/`close()` do the same without a `with` block.
+    Entering starts the server and returns the started ``DosAIEmulator``; leaving closes it
+    and joins the thread. ``start()``/``close()`` do the same without a ``with`` block.
     """
 
     def __init__(self, emulator: EmulatorT) -> None:
@@ -78,7 +78,7 @@ class ThreadedEmulator(Generic[EmulatorT]):
         self.close()
 
     async def _main(self, ready: threading.Event) -> None:
-        """The thread's loop: start, signal, wait for `close()`, close."""
+        """The thread's loop: start, signal, wait for ``close()``, close."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
