@@ -3,13 +3,12 @@
 Everything public is imported from here; the ``_``-modules are private.
 """
 
-from ._batch import Batch, BatchCallback, BatchRequests
-from ._batch_files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
-from ._batch_item import BatchItem, BatchStats
+from ._batch._fanout import Batch, BatchCallback, BatchRequests
+from ._batch._files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
+from ._batch._item import BatchItem, BatchStats
 from ._client import AsyncDosAI
-from ._config import RetryPolicy, Timeout
-from ._converter import to_dict
-from ._exceptions import (
+from ._core._config import RetryPolicy, Timeout
+from ._core._exceptions import (
     APIConnectionError,
     APIStatusError,
     APIStreamError,
@@ -29,27 +28,9 @@ from ._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from ._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
-from ._schema import FunctionSpec, SchemaError, function_spec, json_schema, response_format_for
-from ._streaming import AsyncStream, AsyncStreamManager, StreamStats
-from ._structured import (
-    ParsedChatCompletion,
-    ParsedChatCompletionMessage,
-    ParsedChoice,
-    ParsedStream,
-    ParsedStreamManager,
-    StructuredOutputError,
-)
-from ._tools import (
-    FunctionToolSpec,
-    ToolArgumentsError,
-    ToolCallError,
-    ToolErrorMode,
-    ToolRoundLimitError,
-    ToolRunResult,
-    tool,
-)
-from ._types import (
+from ._models._converter import to_dict
+from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
+from ._models._types import (
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -79,6 +60,33 @@ from ._types import (
     ToolMessage,
     TopLogprob,
     UserMessage,
+)
+from ._streaming._manager import AsyncStreamManager
+from ._streaming._stats import StreamStats
+from ._streaming._stream import AsyncStream
+from ._structured._output import (
+    ParsedChatCompletion,
+    ParsedChatCompletionMessage,
+    ParsedChoice,
+    ParsedStream,
+    ParsedStreamManager,
+    StructuredOutputError,
+)
+from ._structured._schema import (
+    FunctionSpec,
+    SchemaError,
+    function_spec,
+    json_schema,
+    response_format_for,
+)
+from ._structured._tools import (
+    FunctionToolSpec,
+    ToolArgumentsError,
+    ToolCallError,
+    ToolErrorMode,
+    ToolRoundLimitError,
+    ToolRunResult,
+    tool,
 )
 from ._version import __version__
 
@@ -170,3 +178,11 @@ __all__ = [
     "to_dict",
     "tool",
 ]
+
+# Tracebacks and reprs name the public path (``dosai_async.RateLimitError``), as httpx's do.
+# Exceptions only: the models' home module is where their annotations are resolved.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type) and issubclass(_value, BaseException):
+        _value.__module__ = __name__
+del _name, _value

@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, RetryPolicy, Timeout
-from ._exceptions import DosAIError
+from ._core._config import DEFAULT_BASE_URL, RetryPolicy, Timeout
+from ._core._env import API_KEY_ENV, BASE_URL_ENV
+from ._core._exceptions import DosAIError
+from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester
 from ._resources import Chat, Models
-from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._transport import ClientSession, Transport
+from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from ._version import __version__
 
 
@@ -35,7 +36,8 @@ class AsyncDosAI:
     The key is only sent over https, or over plain http to a loopback host (a local
     emulator); ``allow_insecure_http=True`` lifts that for other hosts.
 
-    Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``.
+    Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``
+    (``aclose()`` is the same).
     """
 
     def __init__(
@@ -61,8 +63,8 @@ class AsyncDosAI:
         self._transport = Transport(session=http_session, max_connections=max_connections)
         self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
         self._closed = False
-        self.chat = Chat(self)
-        self.models = Models(self)
+        self.chat = Chat(self._requester, self._call_options, max_event_size=self.max_event_size)
+        self.models = Models(self._requester, self._call_options)
 
     def __repr__(self) -> str:
         # The key never appears here (nor in any error or log line).
@@ -83,6 +85,8 @@ class AsyncDosAI:
         """Close the connection pool (a borrowed ``http_session`` is left open)."""
         self._closed = True
         await self._transport.close()
+
+    aclose = close  # the asyncio name (contextlib.aclosing), as on streams and batches
 
     @property
     def is_closed(self) -> bool:

@@ -5,7 +5,7 @@
     request_json(...)  -> _send_with_retries -> _send_once -> Transport.fetch -> _raise_for_status
                        -> _parse
     request_stream(...) -> _send_with_retries -> _open_once -> Transport.open -> _raise_for_status
-                       -> AsyncStream.start (reads up to the first content, inside the retry)
+                       -> prime(stream) (reads up to the first content, inside the retry)
 
 The stream is primed inside the retry loop so that a failure before any content (a 429, a
 reset, a cut) is retried, and a failure after it never is: tokens are never duplicated.
@@ -19,13 +19,15 @@ from typing import Any, TypeVar
 
 import attrs
 
-from . import _converter
-from ._config import RetryPolicy, Timeout, header
-from ._exceptions import ResponseErrors, ResponseValidationError
-from ._retry import Deadline, call_with_retries
-from ._streaming import AsyncStream
-from ._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
-from ._types import ResponseMeta
+from ._core._config import RetryPolicy, Timeout, header
+from ._core._deadline import Deadline
+from ._core._error_bodies import ResponseErrors
+from ._core._exceptions import ResponseValidationError
+from ._core._retry import call_with_retries
+from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._models import _converter
+from ._models._types import ResponseMeta
+from ._streaming._stream import AsyncStream, prime
 
 T = TypeVar("T")
 
@@ -94,7 +96,7 @@ class Requester:
             response = await self._open(request, options, deadline)
             meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
             stream = make_stream(response, meta, deadline, sent_at, _secret(request))
-            await stream.start()  # closes itself if it fails
+            await prime(stream)  # closes the stream if it fails
             return stream
 
         return await call_with_retries(

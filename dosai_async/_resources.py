@@ -9,14 +9,16 @@ out are not sent; ``None`` also means "not sent".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Unpack, overload
+from typing import Any, Literal, Unpack, overload
 from urllib.parse import quote
 
 import attrs
 
-from ._batch import Batch, BatchCallback, BatchRequests
-from ._config import Timeout
-from ._params import (
+from ._batch._fanout import Batch, BatchCallback, BatchParams, BatchRequests
+from ._core._config import RetryPolicy, Timeout
+from ._core._deadline import Deadline
+from ._core._transport import StreamingResponse
+from ._models._params import (
     OPTION_KEYS,
     PARAM_KEYS,
     CompletionParams,
@@ -24,16 +26,7 @@ from ._params import (
     RequestOptions,
     ToolRunParams,
 )
-from ._requester import CallOptions, StreamFactory
-from ._retry import Deadline
-from ._streaming import AsyncStream, AsyncStreamManager
-from ._structured import ParsedChatCompletion, ParsedStreamManager, ParsedT
-from ._structured import parse as _parse
-from ._structured import stream_parse as _stream_parse
-from ._tools import ToolErrorMode, ToolRunResult
-from ._tools import run_tools as _run_tools
-from ._transport import StreamingResponse
-from ._types import (
+from ._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     MessageParam,
@@ -41,9 +34,20 @@ from ._types import (
     ModelList,
     ResponseMeta,
 )
+from ._requester import CallOptions, Requester, StreamFactory
+from ._streaming._manager import AsyncStreamManager
+from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
+from ._streaming._stream import AsyncStream
+from ._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
+from ._structured._output import parse as _parse
+from ._structured._output import stream_parse as _stream_parse
+from ._structured._tools import ToolErrorMode, ToolRunResult
+from ._structured._tools import run_tools as _run_tools
 
-if TYPE_CHECKING:
-    from ._client import AsyncDosAI
+#: Gives the client's ``Requester`` (raising once the client is closed).
+RequesterFn = Callable[[], Requester]
+#: Merges the client's defaults with a call's overrides (``timeout``, ``retry``, ...).
+CallOptionsFn = Callable[[Mapping[str, Any]], CallOptions]
 
 DEFAULT_MODEL = "dos-ai"
 
@@ -51,8 +55,16 @@ DEFAULT_MODEL = "dos-ai"
 class Completions:
     """``client.chat.completions``."""
 
-    def __init__(self, client: AsyncDosAI) -> None:
-        self._client = client
+    def __init__(
+        self,
+        requester: RequesterFn,
+        call_options: CallOptionsFn,
+        *,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self._requester = requester
+        self._call_options = call_options
+        self._max_event_size = max_event_size
 
     @overload
     async def create(
@@ -100,7 +112,7 @@ class Completions:
         JSON body as is).
         """
         body, options = self._prepare(model, messages, stream, params)
-        requester = self._client._requester()
+        requester = self._requester()
         if not stream:
             return await requester.request_json(
                 "POST", "/chat/completions", ChatCompletion, options, body
@@ -109,7 +121,7 @@ class Completions:
             "/chat/completions",
             body,
             options,
-            _stream_factory(options.timeout, self._client.max_event_size),
+            _stream_factory(options.timeout, self._max_event_size),
         )
 
     def stream(
@@ -122,10 +134,7 @@ class Completions:
         """``async with completions.stream(...) as stream``: a stream closed on exit."""
 
         async def open_stream() -> AsyncStream[ChatCompletionChunk]:
-            stream: AsyncStream[ChatCompletionChunk] = await self.create(
-                messages=messages, model=model, stream=True, **params
-            )
-            return stream
+            return await self._open_stream(messages=messages, model=model, **params)
 
         return AsyncStreamManager(open_stream)
 
@@ -133,10 +142,8 @@ class Completions:
         self,
         requests: BatchRequests,
         *,
-        concurrency: int = 64,
-        requests_per_minute: float | None = None,
-        tokens_per_minute: float | None = None,
         on_result: BatchCallback | None = None,
+        **pacing: Unpack[BatchParams],
     ) -> Batch:
         """Send many requests concurrently, paced as one batch (see ``Batch``).
 
@@ -153,14 +160,7 @@ class Completions:
         refuses ends as a ``RateLimitError`` after that many sends. Only an item's first
         throttle halves the concurrency, so a few such items do not slow the others down.
         """
-        return Batch(
-            self,
-            requests,
-            concurrency=concurrency,
-            requests_per_minute=requests_per_minute,
-            tokens_per_minute=tokens_per_minute,
-            on_result=on_result,
-        )
+        return Batch(self.create, self._retry_policy, requests, on_result=on_result, **pacing)
 
     @overload
     async def parse(
@@ -199,7 +199,7 @@ class Completions:
         JSON, or does not fit, raises ``StructuredOutputError``.
         """
         return await _parse(
-            self, messages=messages, model=model, response_format=response_format, **params
+            self.create, messages=messages, model=model, response_format=response_format, **params
         )
 
     @overload
@@ -237,7 +237,11 @@ class Completions:
         ``await stream.final_parsed()`` for the first choice's parsed object.
         """
         return _stream_parse(
-            self, messages=messages, model=model, response_format=response_format, **params
+            self._open_stream,
+            messages=messages,
+            model=model,
+            response_format=response_format,
+            **params,
         )
 
     async def run_tools(
@@ -261,7 +265,7 @@ class Completions:
         and the other parameters pass through.
         """
         return await _run_tools(
-            self,
+            self.create,
             messages=messages,
             tools=tools,
             model=model,
@@ -287,7 +291,18 @@ class Completions:
         extra = params.get("extra_body")
         if extra:
             body.update(extra)
-        return body, self._client._call_options(params)
+        return body, self._call_options(params)
+
+    async def _open_stream(
+        self, *, messages: Iterable[MessageParam], model: str, **params: Any
+    ) -> AsyncStream[ChatCompletionChunk]:
+        stream: AsyncStream[ChatCompletionChunk] = await self.create(
+            messages=messages, model=model, stream=True, **params
+        )
+        return stream
+
+    def _retry_policy(self, params: Mapping[str, Any]) -> RetryPolicy:
+        return self._call_options(params).retry
 
 
 def _check_params(params: Mapping[str, Any]) -> None:
@@ -339,25 +354,32 @@ def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFacto
 class Chat:
     """``client.chat``."""
 
-    def __init__(self, client: AsyncDosAI) -> None:
-        self.completions = Completions(client)
+    def __init__(
+        self,
+        requester: RequesterFn,
+        call_options: CallOptionsFn,
+        *,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self.completions = Completions(requester, call_options, max_event_size=max_event_size)
 
 
 class Models:
     """``client.models``: the models the API serves."""
 
-    def __init__(self, client: AsyncDosAI) -> None:
-        self._client = client
+    def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
+        self._requester = requester
+        self._call_options = call_options
 
     async def list(self, **options: Unpack[RequestOptions]) -> ModelList:
         """``GET /models``; the result iterates over ``Model`` objects."""
-        call = self._client._call_options(options)
-        return await self._client._requester().request_json("GET", "/models", ModelList, call)
+        call = self._call_options(options)
+        return await self._requester().request_json("GET", "/models", ModelList, call)
 
     async def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:
         """``GET /models/{model}``."""
         if not model:
             raise ValueError("model must be a non-empty model id, e.g. 'dos-ai'")
-        call = self._client._call_options(options)
+        call = self._call_options(options)
         path = "/models/" + quote(model, safe="")
-        return await self._client._requester().request_json("GET", path, Model, call)
+        return await self._requester().request_json("GET", path, Model, call)

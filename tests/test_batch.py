@@ -22,8 +22,8 @@ from dosai_async import (
     NotFoundError,
     RetryPolicy,
 )
-from dosai_async._batch import Batch, held_at_most
-from dosai_async._batch_item import BatchItem
+from dosai_async._batch._fanout import Batch, held_at_most
+from dosai_async._batch._item import BatchItem
 from dosai_async.testing import DosAIEmulator, Fault
 
 from ._rawserver import settle

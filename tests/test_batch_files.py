@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from dosai_async import AsyncDosAI, DosAIError, RetryPolicy
-from dosai_async._batch import held_at_most
-from dosai_async._batch_files import BatchProgress, run_batch_file
+from dosai_async._batch._fanout import held_at_most
+from dosai_async._batch._files import BatchProgress, run_batch_file
 from dosai_async.testing import DosAIEmulator, Fault
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,7 +281,7 @@ def _start_driver(
             """
             import asyncio, sys
             from dosai_async import AsyncDosAI
-            from dosai_async._batch_files import run_batch_file
+            from dosai_async._batch._files import run_batch_file
 
             async def main(base_url, source, output, concurrency):
                 async with AsyncDosAI(api_key="dos_sk_test", base_url=base_url) as client:

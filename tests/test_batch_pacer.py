@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dosai_async._batch_pacer import AdaptivePacer, PacerClosed, SlidingWindow
+from dosai_async._batch._pacer import AdaptivePacer, PacerClosed, SlidingWindow
 
 
 class Clock:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dosai_async as d
-from dosai_async import _converter
+from dosai_async._models import _converter
 from tests.conftest import conformance_dir
 
 

@@ -12,9 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dosai_async import AsyncDosAI, ResponseValidationError, _converter
-from dosai_async._structured import StructuredOutputError
-from dosai_async._tools import ToolArgumentsError, tool
+from dosai_async import (
+    AsyncDosAI,
+    ResponseValidationError,
+    StructuredOutputError,
+    ToolArgumentsError,
+    tool,
+)
+from dosai_async._models import _converter
 
 from .conftest import COMPLETION, Scripted
 

@@ -148,7 +148,7 @@ async def test_error_body_shapes(
 def test_str_reads_like_status_type_message_request_id() -> None:
     """str(error) is '429 rate_limit_error: Rate limit exceeded (request_id=...)'."""
     error = d.RateLimitError(
-        d._exceptions.ErrorInfo("Rate limit exceeded", type="rate_limit_error"),
+        d._core._exceptions.ErrorInfo("Rate limit exceeded", type="rate_limit_error"),
         status_code=429,
         request_id="req_9",
         headers={"Retry-After": "3"},

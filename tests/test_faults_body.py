@@ -11,8 +11,8 @@ import json
 import time
 
 import dosai_async as d
-from dosai_async._exceptions import stream_error_class
-from dosai_async._sse import SSEDecoder
+from dosai_async._core._exceptions import stream_error_class
+from dosai_async._streaming._sse import SSEDecoder
 from dosai_async.testing import DosAIEmulator, Fault
 from tests._rawserver import (
     FAULT_KEY,

@@ -29,11 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dosai_async as d
-from dosai_async._config import parse_retry_after
-from dosai_async._exceptions import status_class, status_error
-from dosai_async._retry import Deadline
-from dosai_async._sse import ServerSentEvent, SSEDecoder
-from dosai_async._streaming import AsyncStream
+from dosai_async._core._config import parse_retry_after
+from dosai_async._core._deadline import Deadline
+from dosai_async._core._error_bodies import status_error
+from dosai_async._core._exceptions import status_class
+from dosai_async._streaming._sse import ServerSentEvent, SSEDecoder
+from dosai_async._streaming._stream import AsyncStream
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Everything ``AsyncStream`` may raise, by contract.

@@ -17,7 +17,7 @@ import pytest
 
 import dosai_async as d
 from dosai_async import Timeout
-from dosai_async._sse import DEFAULT_MAX_EVENT_SIZE
+from dosai_async._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from tests._rawserver import (
     MESSAGES,
     Conn,

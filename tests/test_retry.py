@@ -12,9 +12,9 @@ from aiohttp import web
 
 import dosai_async as d
 from dosai_async import AsyncDosAI, RetryPolicy, Timeout
-from dosai_async._config import backoff_seconds
-from dosai_async._exceptions import ErrorInfo, status_class
-from dosai_async._retry import decide
+from dosai_async._core._config import backoff_seconds
+from dosai_async._core._exceptions import ErrorInfo, status_class
+from dosai_async._core._retry import decide
 from tests.conftest import Scripted
 
 MESSAGES = [{"role": "user", "content": "hi"}]

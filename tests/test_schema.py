@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, NewType, Optional, Union
 import attrs
 import pytest
 
-from dosai_async._schema import (
+from dosai_async._structured._schema import (
     FunctionSpec,
     SchemaError,
     function_spec,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dosai_async._sse import EventTooLarge, LineDecoder, ServerSentEvent, SSEDecoder
+from dosai_async._streaming._sse import EventTooLarge, LineDecoder, ServerSentEvent, SSEDecoder
 from tests.conftest import CONFORMANCE
 
 MISSING = f"SSE conformance vectors not found under {CONFORMANCE}: see tests/data/ORIGIN.md"

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 import dosai_async as d
-from dosai_async import _converter
-from dosai_async._retry import Deadline
-from dosai_async._streaming import AsyncStream
+from dosai_async._core._deadline import Deadline
+from dosai_async._models import _converter
+from dosai_async._streaming._stream import AsyncStream
 from tests.conftest import conformance_dir
 
 MODES = ["whole", "bytewise", "random"]

@@ -16,13 +16,13 @@ from dosai_async import (
     CompletionParams,
     ResponseValidationError,
 )
-from dosai_async._normalize import normalize
-from dosai_async._params import ParseParams, ToolRunParams
-from dosai_async._schema import response_format_for
-from dosai_async._structured import (
+from dosai_async._models._params import ParseParams, ToolRunParams
+from dosai_async._structured._normalize import normalize
+from dosai_async._structured._output import (
     ParsedChatCompletion,
     StructuredOutputError,
 )
+from dosai_async._structured._schema import response_format_for
 from dosai_async.testing import DosAIEmulator
 
 from .conftest import COMPLETION, Scripted

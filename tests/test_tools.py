@@ -10,8 +10,8 @@ import attrs
 import pytest
 
 from dosai_async import AsyncDosAI, BadRequestError
-from dosai_async._schema import function_spec
-from dosai_async._tools import (
+from dosai_async._structured._schema import function_spec
+from dosai_async._structured._tools import (
     FunctionToolSpec,
     ToolArgumentsError,
     ToolCallError,

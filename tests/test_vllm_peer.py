@@ -24,10 +24,10 @@ from dosai_async import (
     ContextLengthExceededError,
     ContextWindowBadRequestError,
     RetryPolicy,
-    _converter,
     to_dict,
 )
-from dosai_async._accumulate import ChunkAccumulator
+from dosai_async._models import _converter
+from dosai_async._streaming._accumulate import ChunkAccumulator
 from dosai_async.testing import DosAIEmulator
 
 from ._rawserver import Conn, Handler, RawServer, stream_final

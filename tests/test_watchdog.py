@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import dosai_async as d
-from dosai_async._watchdog import ReadWatchdog
+from dosai_async._streaming._watchdog import ReadWatchdog
 
 
 class Deadline:

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from dosai_async import AsyncDosAI
-from dosai_async._batch_files import BatchProgress, BatchSummary, run_batch_file
+from dosai_async import AsyncDosAI, BatchProgress, BatchSummary, run_batch_file
 
 from ._common import EXIT_API_ERROR, EXIT_USAGE, CLIError, add_client_options, console, open_client
 

@@ -25,12 +25,11 @@ from dosai_async import (
     RateLimitError,
     to_dict,
 )
+from dosai_async._core._env import API_KEY_ENV
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-API_KEY_ENV = "DOS_AI_API_KEY"
-BASE_URL_ENV = "DOS_AI_BASE_URL"
 #: Set to 1 to make ``--local`` answer without simulated latency (used by the tests).
 FAST_ENV = "DOSAI_EMULATOR_FAST"
 

@@ -1,7 +1,7 @@
 """The key's account: a credit balance, what was spent, and the DOS-specific answers.
 
-The emulator's reading of the DOS docs (which name `GET /key` and `GET /user/balance` but
-show no bodies), shaped after OpenRouter's `GET /key`, which DOS's gateway resembles:
+The emulator's reading of the DOS docs (which name ``GET /key`` and ``GET /user/balance`` but
+show no bodies), shaped after OpenRouter's ``GET /key``, which DOS's gateway resembles:
 
     GET /v1/key
     {"data": {"label": "dos_sk_…ator", "usage": 0.0012,      # USD spent with this key
@@ -13,9 +13,9 @@ show no bodies), shaped after OpenRouter's `GET /key`, which DOS's gateway resem
     {"balance": 4.9988, "currency": "USD", "is_active": true,  # balance null: unlimited
      "total_spent": 0.0012, "updated_at": 1767225600}
 
-Charges: a chat request costs its `usage.cost`, an embeddings request its `usage.cost`, a
+Charges: a chat request costs its ``usage.cost``, an embeddings request its ``usage.cost``, a
 batch line half of it. The balance never goes below zero; at zero chat and embeddings answer
-402 `insufficient_credits`. `balance=None` is unlimited (nothing is ever refused).
+402 ``insufficient_credits``. ``balance=None`` is unlimited (nothing is ever refused).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ BATCH_DISCOUNT = 0.5
 
 @attrs.frozen
 class Charge:
-    """A plan effect: take `usd` from the balance once the response is sent."""
+    """A plan effect: take ``usd`` from the balance once the response is sent."""
 
     usd: float
 
@@ -51,13 +51,13 @@ class Account:
         self.updated_at = int(time.time())
 
     def check(self) -> None:
-        """402 `insufficient_credits` once the balance is used up."""
+        """402 ``insufficient_credits`` once the balance is used up."""
         if self.balance is not None and self.balance <= 0:
             message = "Insufficient credits: add credits to your DOS AI account to continue"
             raise RequestError(402, message, "insufficient_credits")
 
     def charge(self, usd: float) -> None:
-        """Spend `usd`; the balance stops at zero, and only what it had is counted spent."""
+        """Spend ``usd``; the balance stops at zero, and only what it had is counted spent."""
         if self.balance is not None:
             usd = min(usd, self.balance)
             self.balance = round(self.balance - usd, 10)
@@ -70,7 +70,7 @@ class Account:
         self.updated_at = int(time.time())
 
     def key_body(self) -> dict[str, Any]:
-        """`GET /v1/key`."""
+        """``GET /v1/key``."""
         return {
             "data": {
                 "label": self.label,
@@ -83,7 +83,7 @@ class Account:
         }
 
     def balance_body(self) -> dict[str, Any]:
-        """`GET /v1/user/balance`."""
+        """``GET /v1/user/balance``."""
         return {
             "balance": self.balance,
             "currency": "USD",

@@ -1,9 +1,9 @@
-"""The Files and Batches routes: request data in, a `Plan` out, no I/O (as `_routes`).
+"""The Files and Batches routes: request data in, a ``Plan`` out, no I/O (as ``_routes``).
 
-Every route checks the key first (401). Creating a batch answers the new `batch` object and
-carries a `StartBatch` effect: the server stores and starts the job only if that answer
-is really sent (a `Fault.status` on the route means the batch was never created). A
-`BatchFault` on the create request travels with the job.
+Every route checks the key first (401). Creating a batch answers the new ``batch`` object and
+carries a ``StartBatch`` effect: the server stores and starts the job only if that answer
+is really sent (a ``Fault.status`` on the route means the batch was never created). A
+``BatchFault`` on the create request travels with the job.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _OCTETS = "application/octet-stream"
 
 @attrs.define
 class BatchApi:
-    """Files and batches, on top of the chat and embeddings `Api`."""
+    """Files and batches, on top of the chat and embeddings ``Api``."""
 
     api: Api
     files: FileStore
@@ -38,7 +38,7 @@ class BatchApi:
     # -- files ---------------------------------------------------------------------------
 
     def upload(self, authorization: str, content_type: str, raw: bytes) -> Plan:
-        """`POST /v1/files` (multipart `file` and `purpose`)."""
+        """``POST /v1/files`` (multipart ``file`` and ``purpose``)."""
         try:
             self.api.authorize(authorization)
             filename, purpose, data = parse_upload(content_type, raw, self.files.max_bytes)
@@ -48,7 +48,7 @@ class BatchApi:
         return json_plan(200, self.files.add(filename, purpose, data).object())
 
     def file_list(self, authorization: str, query: Mapping[str, str]) -> Plan:
-        """`GET /v1/files` (`purpose`, `order`, `limit`, `after`)."""
+        """``GET /v1/files`` (``purpose``, ``order``, ``limit``, ``after``)."""
         try:
             self.api.authorize(authorization)
             limit = _limit(query, 10_000)
@@ -61,7 +61,7 @@ class BatchApi:
         return json_plan(200, page(items, limit, query.get("after")))
 
     def file(self, authorization: str, file_id: str) -> Plan:
-        """`GET /v1/files/{id}`."""
+        """``GET /v1/files/{id}``."""
         try:
             self.api.authorize(authorization)
             return json_plan(200, self.files.get(file_id).object())
@@ -69,7 +69,7 @@ class BatchApi:
             return error.plan
 
     def file_content(self, authorization: str, file_id: str) -> Plan:
-        """`GET /v1/files/{id}/content`: the raw bytes, written in 64 KiB chunks."""
+        """``GET /v1/files/{id}/content``: the raw bytes, written in 64 KiB chunks."""
         try:
             self.api.authorize(authorization)
             data = self.files.get(file_id).data
@@ -79,7 +79,7 @@ class BatchApi:
         return Plan(200, _OCTETS, pieces, content_length=len(data), stream_pieces=True)
 
     def file_delete(self, authorization: str, file_id: str) -> Plan:
-        """`DELETE /v1/files/{id}`."""
+        """``DELETE /v1/files/{id}``."""
         try:
             self.api.authorize(authorization)
             self.files.delete(file_id)
@@ -90,7 +90,7 @@ class BatchApi:
     # -- batches -------------------------------------------------------------------------
 
     def create(self, authorization: str, body: Any, fault: Fault | None) -> Plan:
-        """`POST /v1/batches`: answer the new batch; the server starts it."""
+        """``POST /v1/batches``: answer the new batch; the server starts it."""
         try:
             self.api.authorize(authorization)
             job = self._new_job(body)
@@ -100,7 +100,7 @@ class BatchApi:
         return attrs.evolve(json_plan(200, job.object()), effects=(StartBatch(job),))
 
     def batch(self, authorization: str, batch_id: str) -> Plan:
-        """`GET /v1/batches/{id}`."""
+        """``GET /v1/batches/{id}``."""
         try:
             self.api.authorize(authorization)
             return json_plan(200, self._job(batch_id).object())
@@ -108,7 +108,7 @@ class BatchApi:
             return error.plan
 
     def cancel(self, authorization: str, batch_id: str) -> Plan:
-        """`POST /v1/batches/{id}/cancel`: `cancelling` now, `cancelled` after the line."""
+        """``POST /v1/batches/{id}/cancel``: ``cancelling`` now, ``cancelled`` after the line."""
         try:
             self.api.authorize(authorization)
             job = self._job(batch_id)
@@ -121,7 +121,7 @@ class BatchApi:
         return json_plan(200, job.object())
 
     def batch_list(self, authorization: str, query: Mapping[str, str]) -> Plan:
-        """`GET /v1/batches` (`limit` 1..100, default 20, and `after`), newest first."""
+        """``GET /v1/batches`` (``limit`` 1..100, default 20, and ``after``), newest first."""
         try:
             self.api.authorize(authorization)
             limit = _limit(query, 20)
@@ -162,7 +162,7 @@ class BatchApi:
 
 
 def _limit(query: Mapping[str, str], default: int) -> int:
-    """The `limit` query parameter (a 400 unless a positive integer)."""
+    """The ``limit`` query parameter (a 400 unless a positive integer)."""
     text = query.get("limit")
     if text is None:
         return default

@@ -1,9 +1,9 @@
 """Run one batch in the background, a line at a time, through the emulator's own engine.
 
-Each line waits one `pace()` (the emulator's `batch_interval`) and is then answered by
-`Api.batch_line`, the code behind the chat and embeddings routes. Cancel and expiry are
-checked between lines, so `request_counts` advance visibly and a cancel lands mid-way.
-At the end the output and error lines become `batch_output` files.
+Each line waits one ``pace()`` (the emulator's ``batch_interval``) and is then answered by
+``Api.batch_line``, the code behind the chat and embeddings routes. Cancel and expiry are
+checked between lines, so ``request_counts`` advance visibly and a cancel lands mid-way.
+At the end the output and error lines become ``batch_output`` files.
 
 The server owns the task: closing the emulator cancels it, and a cancelled runner leaves
 the job where it was.
@@ -48,7 +48,7 @@ async def run_batch(job: BatchJob, api: Api, files: FileStore, pace: Pace) -> No
 
 
 def _validation_errors(job: BatchJob) -> list[dict[str, object]]:
-    """`BatchError`s: the fault's, or lines whose `url` is not the batch's endpoint."""
+    """`BatchError`s: the fault's, or lines whose ``url`` is not the batch's endpoint."""
     fault = job.fault
     if isinstance(fault, BatchFault) and fault.fail is not None:
         return [{"code": "invalid_request", "message": fault.fail, "param": None, "line": None}]
@@ -83,7 +83,7 @@ async def _run_lines(job: BatchJob, api: Api, pace: Pace) -> int:
 
 
 def _write_files(job: BatchJob, files: FileStore) -> None:
-    """Store the output and error lines as `batch_output` files (only non-empty ones)."""
+    """Store the output and error lines as ``batch_output`` files (only non-empty ones)."""
     if job.output:
         name = f"batch_{job.id}_output.jsonl"
         job.output_file_id = files.add(name, "batch_output", b"".join(job.output)).id

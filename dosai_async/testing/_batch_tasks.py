@@ -15,7 +15,7 @@ __all__ = ["BatchTasks"]
 
 
 class BatchTasks:
-    """Start, await and stop the background runners of `BatchApi`'s jobs."""
+    """Start, await and stop the background runners of ``BatchApi``'s jobs."""
 
     def __init__(self, api: Api, batch_api: BatchApi, interval: Callable[[], float]) -> None:
         self._api = api
@@ -49,5 +49,5 @@ class BatchTasks:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _pace(self) -> None:
-        """The wait before each batch step (the emulator's `batch_interval`, read live)."""
+        """The wait before each batch step (the emulator's ``batch_interval``, read live)."""
         await asyncio.sleep(max(self._interval(), 0.0))

@@ -2,14 +2,14 @@
 
 Statuses: validating -> in_progress -> finalizing -> completed, or -> failed (validation),
 -> expired (the completion window ran out), or cancelling -> cancelled. Each transition
-stamps its `<status>_at` time. `request_counts` count the lines that ran: `completed` for a
-2xx answer, `failed` otherwise. Lines that never ran (expired or cancelled batch) go to the
-error file with `error.code` `batch_expired` / `batch_cancelled` and are not counted.
+stamps its ``<status>_at`` time. ``request_counts`` count the lines that ran: ``completed`` for a
+2xx answer, ``failed`` otherwise. Lines that never ran (expired or cancelled batch) go to the
+error file with ``error.code`` ``batch_expired`` / ``batch_cancelled`` and are not counted.
 
 Output lines follow OpenAI's batch output format:
 `{"id": "batch_req_…", "custom_id", "response": {"status_code", "request_id", "body"},
 "error": null}`; a 2xx goes to the output file, anything else to the error file. The runner
-that moves a job along is in `_batch_runner`; this module does no I/O.
+that moves a job along is in ``_batch_runner``; this module does no I/O.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class BatchJob:
         return self.status in _TERMINAL
 
     def mark(self, status: str) -> None:
-        """Move to `status`, stamping its time."""
+        """Move to ``status``, stamping its time."""
         self.status = status
         self.times[f"{status}_at"] = int(time.time())
 
@@ -92,13 +92,13 @@ class BatchJob:
             self.error_output.append(entry)
 
     def record_unrun(self, lines: tuple[BatchLine, ...]) -> None:
-        """Lines that never ran, as `batch_expired` or `batch_cancelled` errors."""
+        """Lines that never ran, as ``batch_expired`` or ``batch_cancelled`` errors."""
         code, message = _UNRUN[self.status]
         error = {"code": code, "message": message}
         self.error_output.extend(_line(line, None, error) for line in lines)
 
     def object(self) -> dict[str, Any]:
-        """OpenAI's `batch` object."""
+        """OpenAI's ``batch`` object."""
         errors = None if self.errors is None else {"object": "list", "data": self.errors}
         return {
             "id": self.id,
@@ -125,7 +125,7 @@ class BatchJob:
 
 @attrs.frozen
 class StartBatch:
-    """A plan effect: store `job` and start running it once the answer is sent."""
+    """A plan effect: store ``job`` and start running it once the answer is sent."""
 
     job: BatchJob
 

@@ -1,15 +1,15 @@
-"""Embeddings: validate a `POST /v1/embeddings` body and compute deterministic vectors.
+"""Embeddings: validate a ``POST /v1/embeddings`` body and compute deterministic vectors.
 
-The model is `qwen3-embedding-4b` (2560 dimensions, as DOS serves it). A text's vector is
+The model is ``qwen3-embedding-4b`` (2560 dimensions, as DOS serves it). A text's vector is
 drawn from an RNG seeded by the model and the text, then unit-normalised, so the same text
-always embeds the same way and different texts almost never do. `dimensions` keeps the first
+always embeds the same way and different texts almost never do. ``dimensions`` keeps the first
 components and renormalises (Matryoshka-style, as Qwen3-Embedding does). Components are
-rounded to float32, so the `float` and `base64` encodings (little-endian float32 bytes, as
+rounded to float32, so the ``float`` and ``base64`` encodings (little-endian float32 bytes, as
 OpenAI sends them) decode to the same numbers.
 
-Checks (400 in DOS's shape): `input` a non-empty string or a non-empty list of at most
-2048 non-empty strings (token arrays are refused by name), `encoding_format` "float" or
-"base64", `dimensions` an integer in 1..2560. An unknown model is a 404.
+Checks (400 in DOS's shape): ``input`` a non-empty string or a non-empty list of at most
+2048 non-empty strings (token arrays are refused by name), ``encoding_format`` "float" or
+"base64", ``dimensions`` an integer in 1..2560. An unknown model is a 404.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class EmbeddingRequest:
 
 
 def parse_embedding_request(body: Any, models: Sequence[str]) -> EmbeddingRequest:
-    """Validate `body` (parsed JSON) or raise RequestError carrying DOS's error."""
+    """Validate ``body`` (parsed JSON) or raise RequestError carrying DOS's error."""
     if not isinstance(body, dict):
         raise invalid("Request body must be a JSON object", "invalid_request")
     model = body.get("model")
@@ -75,7 +75,7 @@ def parse_embedding_request(body: Any, models: Sequence[str]) -> EmbeddingReques
 
 
 def _texts(value: Any) -> tuple[str, ...]:
-    """`input` as strings; token arrays and empty inputs are refused."""
+    """``input`` as strings; token arrays and empty inputs are refused."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
         raise invalid("'input' must be a non-empty string or array", "invalid_value", "input")
@@ -93,7 +93,7 @@ def _texts(value: Any) -> tuple[str, ...]:
 
 
 def _base64(body: dict[str, Any]) -> bool:
-    """True for `encoding_format: "base64"`; "float" (the default) is False."""
+    """True for ``encoding_format: "base64"``; "float" (the default) is False."""
     value = body.get("encoding_format") or "float"
     if value not in ("float", "base64"):
         raise invalid(
@@ -103,7 +103,7 @@ def _base64(body: dict[str, Any]) -> bool:
 
 
 def _dimensions(value: Any) -> int:
-    """`dimensions` within 1..2560 (the model's full size when absent)."""
+    """``dimensions`` within 1..2560 (the model's full size when absent)."""
     if value is None:
         return EMBEDDING_DIMENSIONS
     if not isinstance(value, int) or isinstance(value, bool):
@@ -118,7 +118,7 @@ def _dimensions(value: Any) -> int:
 
 
 def vector(model: str, text: str, dimensions: int) -> list[float]:
-    """The unit vector of `text`, float32-exact, cut to `dimensions` and renormalised."""
+    """The unit vector of ``text``, float32-exact, cut to ``dimensions`` and renormalised."""
     rng = random.Random(f"{model}\0{text}")
     full = [rng.gauss(0.0, 1.0) for _ in range(EMBEDDING_DIMENSIONS)][:dimensions]
     norm = math.sqrt(math.fsum(x * x for x in full)) or 1.0
@@ -132,7 +132,7 @@ def embedding_cost(request: EmbeddingRequest) -> float:
 
 
 def embedding_body(request: EmbeddingRequest) -> dict[str, Any]:
-    """OpenAI's `CreateEmbeddingResponse` (plus DOS's `usage.cost`)."""
+    """OpenAI's ``CreateEmbeddingResponse`` (plus DOS's ``usage.cost``)."""
     used = request.prompt_tokens
     data = [
         {"object": "embedding", "index": index, "embedding": _encoded(request, text)}
@@ -151,7 +151,7 @@ def _encoded(request: EmbeddingRequest, text: str) -> list[float] | str:
 
 
 def embedding_model_object(model: str) -> dict[str, Any]:
-    """An embedding model as `GET /models` lists it: `type: "embedding"`, its dimensions."""
+    """An embedding model as ``GET /models`` lists it: ``type: "embedding"``, its dimensions."""
     return {
         "id": model,
         "object": "model",

@@ -1,16 +1,16 @@
-"""The `X-Emulator-Fault` header: a one-line way to name a `Fault`, for other processes.
+"""The ``X-Emulator-Fault`` header: a one-line way to name a ``Fault``, for other processes.
 
-Syntax, one fault per request; kinds are the `Fault` constructor names with `-` for `_`:
+Syntax, one fault per request; kinds are the ``Fault`` constructor names with ``-`` for ``_``:
 
     X-Emulator-Fault: <kind>[=<value>][; <param>=<value>]...
 
-`<value>` fills the kind's main parameter (`_KINDS` below: the status, the seconds of a
+``<value>`` fills the kind's main parameter (``_KINDS`` below: the status, the seconds of a
 stall, the duration of keep-alives, the message of a stream error, otherwise the event
-count). `after` stands for `after-events`. `body=` must come last and takes the rest of
-the header verbatim, so a body may contain `;`. Examples: `status=429; retry-after=1`,
-`stall-mid-stream=0.2; after=3`, `reset-mid-stream=2`, `stream-error=boom; event=error`,
-`status=500; body={"detail": "x"}`. Batch faults (on `POST /v1/batches`): `batch-failed`,
-`batch-expired=2` (after 2 lines), `batch-line-errors=3; status=429`.
+count). ``after`` stands for ``after-events``. ``body=`` must come last and takes the rest of
+the header verbatim, so a body may contain ``;``. Examples: ``status=429; retry-after=1``,
+``stall-mid-stream=0.2; after=3``, ``reset-mid-stream=2``, ``stream-error=boom; event=error``,
+``status=500; body={"detail": "x"}``. Batch faults (on ``POST /v1/batches``): ``batch-failed``,
+``batch-expired=2`` (after 2 lines), ``batch-line-errors=3; status=429``.
 
 The parser converts the text and calls the constructor: the same code path as Python.
 """
@@ -71,9 +71,9 @@ _BODY = re.compile(r"(?:^|;)\s*body=")
 
 
 def parse_fault_header(text: str) -> Fault:
-    """Parse an `X-Emulator-Fault` header into the `Fault` its constructor builds.
+    """Parse an ``X-Emulator-Fault`` header into the ``Fault`` its constructor builds.
 
-    `parse_fault_header("stall-mid-stream=0.2; after=3") == Fault.stall_mid_stream(3, 0.2)`.
+    ``parse_fault_header("stall-mid-stream=0.2; after=3") == Fault.stall_mid_stream(3, 0.2)``.
     Raises ValueError, naming the problem, for an unknown kind or parameter or a bad value.
     """
     head, body = _split_body(text)
@@ -98,7 +98,7 @@ def parse_fault_header(text: str) -> Fault:
 
 
 def _split_body(text: str) -> tuple[str, str | None]:
-    """Take `body=...` (always last) off the header, since a body may contain `;`."""
+    """Take ``body=...`` (always last) off the header, since a body may contain ``;``."""
     match = _BODY.search(text)
     if match is None:
         return text, None
@@ -106,7 +106,7 @@ def _split_body(text: str) -> tuple[str, str | None]:
 
 
 def _param(item: str) -> tuple[str, object]:
-    """One `name=value` header parameter, converted for its constructor argument."""
+    """One ``name=value`` header parameter, converted for its constructor argument."""
     name, equals, value = item.partition("=")
     key = name.strip().lower().replace("-", "_")
     key = "after_events" if key == "after" else key

@@ -1,16 +1,16 @@
 """Faults the emulator can inject, as frozen value objects.
 
-Every fault is a pure `Plan -> Plan` function (`Fault.apply`): it rewrites what the
-emulator was about to send (see `_plan`). Faults are built by the `Fault.*` constructors,
-from Python or from the `X-Emulator-Fault` request header (`_fault_header` only calls
+Every fault is a pure ``Plan -> Plan`` function (``Fault.apply``): it rewrites what the
+emulator was about to send (see ``_plan``). Faults are built by the ``Fault.*`` constructors,
+from Python or from the ``X-Emulator-Fault`` request header (``_fault_header`` only calls
 these same constructors), so both ways share one code path.
 
 Which plans a fault touches:
-- `status`, `stall_before_headers` and `reset_before_headers` act on every response,
+- ``status``, ``stall_before_headers`` and ``reset_before_headers`` act on every response,
   even one that would have been an error.
 - The others damage a successful body only (an auth error stays an auth error). They count
   SSE events on a stream; on a JSON body any "after N events" point is the middle of the
-  body instead, so e.g. `reset_mid_stream` also resets a non-streaming reply mid-body.
+  body instead, so e.g. ``reset_mid_stream`` also resets a non-streaming reply mid-body.
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ _BROKEN_JSON_EVENT = b'data: {"id": "chatcmpl-broken", "choices": [{"index": 0, 
 class Fault:
     """A way for the emulator to misbehave on one response; build one with a constructor.
 
-    Queue faults with `DosAIEmulator.enqueue`, or name one in a request header:
-    `X-Emulator-Fault: <constructor name with - for _>[=<main argument>][; <arg>=<value>]...`
-    e.g. `stall-mid-stream=0.2; after=3` is `Fault.stall_mid_stream(3, 0.2)`
-    (`after` stands for `after_events`; see `parse_fault_header`). Faults compare equal
-    by value, so tests can assert on `emu.requests[i].fault`.
+    Queue faults with ``DosAIEmulator.enqueue``, or name one in a request header:
+    ``X-Emulator-Fault: <constructor name with - for _>[=<main argument>][; <arg>=<value>]...``
+    e.g. ``stall-mid-stream=0.2; after=3`` is ``Fault.stall_mid_stream(3, 0.2)``
+    (``after`` stands for ``after_events``; see ``parse_fault_header``). Faults compare equal
+    by value, so tests can assert on ``emu.requests[i].fault``.
     """
 
     # A stream request answered with this fault gets a JSON body instead (see `not_sse`).
@@ -69,7 +69,7 @@ class Fault:
         content_type: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Fault:
-        """Answer with `status`; the body defaults to DOS's error body for that status."""
+        """Answer with ``status``; the body defaults to DOS's error body for that status."""
         data, guessed = _body_bytes(status, body)
         extra = dict(headers or {})
         if retry_after is not None:
@@ -83,21 +83,21 @@ class Fault:
 
     @staticmethod
     def stall_before_headers(seconds: float) -> Fault:
-        """Wait `seconds` before sending anything, then answer normally."""
+        """Wait ``seconds`` before sending anything, then answer normally."""
         return StallFault(seconds, None)
 
     @staticmethod
     def stall_mid_stream(after_events: int = 1, seconds: float = 1.0) -> Fault:
-        """Pause `seconds` after `after_events` events, then finish the stream normally."""
+        """Pause ``seconds`` after ``after_events`` events, then finish the stream normally."""
         return StallFault(seconds, after_events)
 
     @staticmethod
     def keepalive_only(
         interval: float = 0.05, duration: float = 0.2, *, then_reply: bool = False
     ) -> Fault:
-        """Send only `: keep-alive` comments every `interval` for `duration`, then end.
+        """Send only ``: keep-alive`` comments every ``interval`` for ``duration``, then end.
 
-        JSON bodies get a newline instead, as some gateways do. With `then_reply` the
+        JSON bodies get a newline instead, as some gateways do. With ``then_reply`` the
         real reply follows the keep-alives instead of the body ending there.
         """
         return KeepAliveFault(interval, duration, then_reply)
@@ -114,7 +114,7 @@ class Fault:
 
     @staticmethod
     def reset_mid_stream(after_events: int = 1) -> Fault:
-        """Send `after_events` SSE events, then drop the connection (TCP RST)."""
+        """Send ``after_events`` SSE events, then drop the connection (TCP RST)."""
         return ResetFault(after_events)
 
     @staticmethod
@@ -126,19 +126,19 @@ class Fault:
         type: str = "server_error",
         event: str | None = None,
     ) -> Fault:
-        """After `after_events` events, an in-band `data: {"error": ...}` then `[DONE]`.
+        """After ``after_events`` events, an in-band ``data: {"error": ...}`` then ``[DONE]``.
 
-        `event="error"` frames it as `event: error` (Groq style). On a JSON body the
+        ``event="error"`` frames it as ``event: error`` (Groq style). On a JSON body the
         status stays 200 and the body is the error object, as some gateways do.
         """
         return StreamErrorFault(after_events, message, code, type, event)
 
     @staticmethod
     def malformed_sse(after_events: int = 1) -> Fault:
-        """From event `after_events` on, events lose their blank-line separator.
+        """From event ``after_events`` on, events lose their blank-line separator.
 
         A conforming SSE parser then merges them into one event whose data is not JSON.
-        A JSON body is instead sent with SSE framing (`data: {...}`).
+        A JSON body is instead sent with SSE framing (``data: {...}``).
         """
         return MalformedSSEFault(after_events)
 
@@ -149,7 +149,7 @@ class Fault:
 
     @staticmethod
     def truncate_stream(after_events: int = 1) -> Fault:
-        """End cleanly after `after_events` events: no finish_reason, no `[DONE]`."""
+        """End cleanly after ``after_events`` events: no finish_reason, no ``[DONE]``."""
         return TruncateFault(after_events)
 
     @staticmethod
@@ -159,23 +159,26 @@ class Fault:
 
     @staticmethod
     def batch_failed(message: str = "The batch input file failed validation") -> Fault:
-        """(`POST /v1/batches`) The batch fails validation: `status: failed`, `errors`."""
+        """(``POST /v1/batches``) The batch fails validation: ``status: failed``, ``errors``."""
         return BatchFault(fail=message)
 
     @staticmethod
     def batch_expired(after_lines: int = 0) -> Fault:
-        """(`POST /v1/batches`) Expire after `after_lines` lines; the rest: `batch_expired`."""
+        """(``POST /v1/batches``) Expire after ``after_lines`` lines.
+
+        The lines that never ran go to the error file as ``batch_expired``.
+        """
         return BatchFault(expire_after=after_lines)
 
     @staticmethod
     def batch_line_errors(every: int = 2, status: int = 500) -> Fault:
-        """(`POST /v1/batches`) Every `every`-th line answers `status` (in the error file)."""
+        """(``POST /v1/batches``) Every ``every``-th line answers ``status`` (in the error file)."""
         return BatchFault(error_every=every, error_status=status)
 
 
 @attrs.frozen
 class StatusFault(Fault):
-    """Any status with any body and headers (see `Fault.status`)."""
+    """Any status with any body and headers (see ``Fault.status``)."""
 
     status_code: int = attrs.field(validator=[ge(100), le(599)])
     body: bytes
@@ -195,7 +198,7 @@ class StatusFault(Fault):
 
 @attrs.frozen
 class StallFault(Fault):
-    """A pause before the headers (`after_events` None) or between two events."""
+    """A pause before the headers (``after_events`` None) or between two events."""
 
     seconds: float = attrs.field(validator=ge(0))
     after_events: int | None = attrs.field(validator=optional(ge(0)))
@@ -232,7 +235,7 @@ class KeepAliveFault(Fault):
 
 @attrs.frozen
 class ResetFault(Fault):
-    """A TCP reset before the headers (`after_events` None) or part-way through the body."""
+    """A TCP reset before the headers (``after_events`` None) or part-way through the body."""
 
     after_events: int | None = attrs.field(validator=optional(ge(0)))
 
@@ -248,7 +251,7 @@ class ResetFault(Fault):
 
 @attrs.frozen
 class StreamErrorFault(Fault):
-    """An error reported inside a 200 response (see `Fault.stream_error`)."""
+    """An error reported inside a 200 response (see ``Fault.stream_error``)."""
 
     after_events: int = attrs.field(validator=ge(0))
     message: str
@@ -257,7 +260,7 @@ class StreamErrorFault(Fault):
     event: str | None
 
     def apply(self, plan: Plan) -> Plan:
-        """Cut the stream and append the error event and `[DONE]`."""
+        """Cut the stream and append the error event and ``[DONE]``."""
         if not plan.ok:
             return plan
         fields = {"message": self.message, "type": self.type, "param": None, "code": self.code}
@@ -270,12 +273,12 @@ class StreamErrorFault(Fault):
 
 @attrs.frozen
 class MalformedSSEFault(Fault):
-    """SSE events that run together (see `Fault.malformed_sse`)."""
+    """SSE events that run together (see ``Fault.malformed_sse``)."""
 
     after_events: int = attrs.field(validator=ge(0))
 
     def apply(self, plan: Plan) -> Plan:
-        """Drop the blank line after each event from `after_events` on, but the last."""
+        """Drop the blank line after each event from ``after_events`` on, but the last."""
         if not plan.ok:
             return plan
         if not plan.sse:
@@ -288,7 +291,7 @@ class MalformedSSEFault(Fault):
 
 @attrs.frozen
 class MalformedJSONFault(Fault):
-    """A JSON text that stops mid-value (see `Fault.malformed_json`)."""
+    """A JSON text that stops mid-value (see ``Fault.malformed_json``)."""
 
     after_events: int = attrs.field(validator=ge(0))
 
@@ -304,7 +307,7 @@ class MalformedJSONFault(Fault):
 
 @attrs.frozen
 class TruncateFault(Fault):
-    """A body that ends cleanly but early (see `Fault.truncate_stream`)."""
+    """A body that ends cleanly but early (see ``Fault.truncate_stream``)."""
 
     after_events: int = attrs.field(validator=ge(0))
 
@@ -315,7 +318,7 @@ class TruncateFault(Fault):
 
 @attrs.frozen
 class NotSSEFault(Fault):
-    """A JSON completion for a stream request; the server reads `serves_json`."""
+    """A JSON completion for a stream request; the server reads ``serves_json``."""
 
     serves_json: ClassVar[bool] = True
 
@@ -328,7 +331,7 @@ class NotSSEFault(Fault):
 class BatchFault(Fault):
     """How a batch created with this fault misbehaves; its HTTP answer is left alone.
 
-    Other routes ignore it. See `Fault.batch_failed`, `batch_expired`, `batch_line_errors`.
+    Other routes ignore it. See ``Fault.batch_failed``, ``batch_expired``, ``batch_line_errors``.
     """
 
     fail: str | None = None
@@ -341,7 +344,7 @@ class BatchFault(Fault):
         return plan
 
     def line_error(self, number: int) -> int | None:
-        """The status that line `number` (from 1) fails with, if any."""
+        """The status that line ``number`` (from 1) fails with, if any."""
         if self.error_every is not None and number % self.error_every == 0:
             return self.error_status
         return None
@@ -367,7 +370,7 @@ def _body_bytes(status: int, body: str | bytes | Mapping[str, Any] | None) -> tu
 
 
 def _seconds_text(value: float | str) -> str:
-    """`1` rather than `1.0`, since most clients parse Retry-After as an integer."""
+    """``1`` rather than ``1.0``, since most clients parse Retry-After as an integer."""
     if isinstance(value, str):
         return value
     return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,9 +1,9 @@
 """Files kept in memory, the multipart upload they arrive in, and batch input validation.
 
-A file is OpenAI's `file` object plus its bytes. Uploads take purpose "batch" (the server
+A file is OpenAI's ``file`` object plus its bytes. Uploads take purpose "batch" (the server
 itself makes "batch_output" files) and are validated as batch input at once: every non-blank
-line a JSON object with a unique non-empty `custom_id`, `method` "POST", `url`
-"/v1/chat/completions" or "/v1/embeddings", and an object `body`. A bad file is a 400 whose
+line a JSON object with a unique non-empty ``custom_id``, ``method`` "POST", ``url``
+"/v1/chat/completions" or "/v1/embeddings", and an object ``body``. A bad file is a 400 whose
 message names the line. Uploads past the size cap get a 413. No I/O here.
 """
 
@@ -38,7 +38,7 @@ class StoredFile:
     created_at: int
 
     def object(self) -> dict[str, Any]:
-        """OpenAI's `file` object."""
+        """OpenAI's ``file`` object."""
         return {
             "id": self.id,
             "object": "file",
@@ -54,7 +54,7 @@ class StoredFile:
 
 @attrs.frozen
 class BatchLine:
-    """One request of a batch input file (`number` counts lines from 1)."""
+    """One request of a batch input file (``number`` counts lines from 1)."""
 
     number: int
     custom_id: str
@@ -63,7 +63,7 @@ class BatchLine:
 
 
 class FileStore:
-    """Files by id, oldest first, up to `max_bytes` per upload."""
+    """Files by id, oldest first, up to ``max_bytes`` per upload."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -93,7 +93,7 @@ class FileStore:
 
 
 def parse_upload(content_type: str, raw: bytes, max_bytes: int) -> tuple[str, str, bytes]:
-    """The `file` part's name and bytes and the `purpose` of a multipart upload."""
+    """The ``file`` part's name and bytes and the ``purpose`` of a multipart upload."""
     match = _BOUNDARY.search(content_type)
     if not content_type.lower().startswith("multipart/form-data") or match is None:
         raise invalid("Upload files as multipart/form-data", "invalid_request")
@@ -168,7 +168,7 @@ def _bad_line(number: int, problem: str) -> RequestError:
 
 
 def page(items: Sequence[dict[str, Any]], limit: int, after: str | None) -> dict[str, Any]:
-    """An OpenAI cursor page over `items` (already in listing order): `after` an id."""
+    """An OpenAI cursor page over ``items`` (already in listing order): ``after`` an id."""
     start = 0
     if after is not None:
         ids = [item["id"] for item in items]

@@ -1,18 +1,18 @@
 """What the emulator will send for one request, as plain data.
 
-Goal: every response, normal or faulty, is described by one `Plan` before any byte is
-written, so faults are pure `Plan -> Plan` functions (see `_faults`) and a single writer
-(`_send`) owns all socket I/O.
+Goal: every response, normal or faulty, is described by one ``Plan`` before any byte is
+written, so faults are pure ``Plan -> Plan`` functions (see ``_faults``) and a single writer
+(``_send``) owns all socket I/O.
 
 Plan: a status, headers, and the body as a sequence of `Piece`s. For a stream each piece is
 one SSE event; for a JSON body there is one piece, which a fault may split. A piece carries
 the pause to take before it is written; the writer joins consecutive pieces without a pause
-into one `write`, so a zero-latency stream leaves in a single call (unless `stream_pieces`:
+into one ``write``, so a zero-latency stream leaves in a single call (unless ``stream_pieces``:
 a file download goes out one chunk per write).
 
-A plan may carry `effects`: state changes (a charge, a batch to start) the server applies only
+A plan may carry ``effects``: state changes (a charge, a batch to start) the server applies only
 if the plan it finally sends, after any fault, is a 2xx. A fault that replaces the response
-(`Fault.status`) builds a new plan without them, so a rejected request is not charged.
+(``Fault.status``) builds a new plan without them, so a rejected request is not charged.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _ERROR_MESSAGES: Mapping[int, str] = {
 
 @attrs.frozen
 class Piece:
-    """A run of body bytes, written after waiting `delay` seconds."""
+    """A run of body bytes, written after waiting ``delay`` seconds."""
 
     data: bytes
     delay: float = 0.0
@@ -93,7 +93,7 @@ class Plan:
         return b"".join(piece.data for piece in self.pieces)
 
     def cut(self, after_events: int) -> tuple[tuple[Piece, ...], tuple[Piece, ...]]:
-        """Split the body after `after_events` SSE events, or mid-way through a JSON body."""
+        """Split the body after ``after_events`` SSE events, or mid-way through a JSON body."""
         if self.sse:
             return self.pieces[:after_events], self.pieces[after_events:]
         body = self.body
@@ -107,7 +107,7 @@ def dumps(value: Any) -> bytes:
 
 
 def sse_event(value: Any, event: str | None = None) -> bytes:
-    """Frame one JSON value as an SSE event (`data: ...` and a blank line)."""
+    """Frame one JSON value as an SSE event (``data: ...`` and a blank line)."""
     head = b"event: " + event.encode() + b"\n" if event else b""
     return head + b"data: " + orjson.dumps(value) + b"\n\n"
 
@@ -121,7 +121,7 @@ def json_plan(status: int, value: Any, headers: tuple[tuple[str, str], ...] = ()
 def error_body(
     status: int, message: str | None = None, code: str | int | None = None, param: str | None = None
 ) -> dict[str, Any]:
-    """DOS's error shape: `{"error": {"message", "type", "code"}}`, plus `param` if given."""
+    """DOS's error shape: ``{"error": {"message", "type", "code"}}``, plus ``param`` if given."""
     kind, default_code = _ERROR_TYPES.get(status, ("server_error", "server_error"))
     error: dict[str, Any] = {
         "message": message or _ERROR_MESSAGES.get(status, f"HTTP {status}"),

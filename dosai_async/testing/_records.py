@@ -1,7 +1,7 @@
 """What the emulator remembers: the request log, counters, and the rate-limit window.
 
 The log is for assertions in tests, so it keeps everything except secrets: header names are
-lower-cased and credential headers are masked (`Bearer dos_sk_…abcd`), so a printed log or
+lower-cased and credential headers are masked (``Bearer dos_sk_…abcd``), so a printed log or
 a failing assertion never shows a key.
 """
 
@@ -15,12 +15,11 @@ from typing import Any
 
 import attrs
 
-from dosai_async._exceptions import masked_key
-
 from ._faults import Fault
 
 __all__ = ["EmulatorStats", "RateWindow", "RecordedRequest", "mask_headers"]
 
+_KEY_PREFIX = "dos_sk_"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 
 
@@ -28,9 +27,9 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key"
 class RecordedRequest:
     """One request as the emulator received it.
 
-    `headers` has lower-cased names and masked credentials; `body` is the parsed JSON
-    (None for no body or invalid JSON, whose bytes stay in `raw`); `fault` is the fault
-    injected into its response, if any; `time` is `time.time()` at arrival.
+    ``headers`` has lower-cased names and masked credentials; ``body`` is the parsed JSON
+    (None for no body or invalid JSON, whose bytes stay in ``raw``); ``fault`` is the fault
+    injected into its response, if any; ``time`` is ``time.time()`` at arrival.
     """
 
     method: str
@@ -44,10 +43,10 @@ class RecordedRequest:
 
 @attrs.define
 class EmulatorStats:
-    """Counters since start (or `DosAIEmulator.clear()`), as measured at the server.
+    """Counters since start (or ``DosAIEmulator.clear()``), as measured at the server.
 
-    `statuses` counts responses by status; 0 counts connections reset before any status
-    was sent. `max_in_flight` is the most requests handled at the same time.
+    ``statuses`` counts responses by status; 0 counts connections reset before any status
+    was sent. ``max_in_flight`` is the most requests handled at the same time.
     """
 
     total: int = 0
@@ -63,7 +62,7 @@ class EmulatorStats:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def end(self, status: int) -> None:
-        """A request's handler finished with `status` (0: no response was sent)."""
+        """A request's handler finished with ``status`` (0: no response was sent)."""
         self.in_flight -= 1
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
@@ -112,6 +111,15 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask_secret(value: str) -> str:
-    """`Bearer dos_sk_abcdef123456` -> `Bearer dos_sk_…3456` (short keys show no tail)."""
+    """``Bearer dos_sk_abcdef123456`` -> ``Bearer dos_sk_…3456`` (short keys show no tail)."""
     scheme, space, token = value.strip().rpartition(" ")
-    return f"{scheme}{space}{masked_key(token)}"  # the SDK's own masked form
+    return f"{scheme}{space}{masked_key(token)}"
+
+
+def masked_key(key: str) -> str:
+    """``dos_sk_abcdef123456`` -> ``dos_sk_…3456``: the form the SDK shows too (the emulator
+    is a server built on the wire contract, so it keeps its own copy rather than importing the
+    client's internals)."""
+    prefix = _KEY_PREFIX if key.startswith(_KEY_PREFIX) else ""
+    secret = key[len(prefix) :]
+    return f"{prefix}…{secret[-4:] if len(secret) >= 12 else ''}"

@@ -5,15 +5,15 @@ message), so the same request and seed always give the same reply, another seed 
 gives another one, and no seed behaves like seed None (still deterministic, for tests).
 
 A reply is, in order: optional reasoning (Qwen thinking, when the emulator or
-`chat_template_kwargs.enable_thinking` turns it on), then either tool calls or content.
+``chat_template_kwargs.enable_thinking`` turns it on), then either tool calls or content.
 Content is a canned answer for a few demo questions ("What is the capital of France?"), a
-JSON text valid against `response_format`, or, after a tool result, a sentence quoting it;
-then generated sentences up to a length drawn from `ReplyStyle.length` tokens. `stop` cuts
-the content before the first stop string; `max_tokens` then cuts reasoning, content and
-tool arguments together, in that order (finish reason `length`), as vLLM counts them.
+JSON text valid against ``response_format``, or, after a tool result, a sentence quoting it;
+then generated sentences up to a length drawn from ``ReplyStyle.length`` tokens. ``stop`` cuts
+the content before the first stop string; ``max_tokens`` then cuts reasoning, content and
+tool arguments together, in that order (finish reason ``length``), as vLLM counts them.
 
-Usage counts tokens (see `_words.tokens`); `cost` uses made-up prices, `_PRICE_IN` and
-`_PRICE_OUT` dollars per token, since DOS publishes none for the emulator to copy.
+Usage counts tokens (see ``_words.tokens``); ``cost`` uses made-up prices, ``_PRICE_IN`` and
+``_PRICE_OUT`` dollars per token, since DOS publishes none for the emulator to copy.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class ReplyStyle:
 
 @attrs.frozen
 class ToolCall:
-    """One tool call; `fragments` are the argument pieces as they are streamed."""
+    """One tool call; ``fragments`` are the argument pieces as they are streamed."""
 
     id: str
     name: str
@@ -69,7 +69,7 @@ class ToolCall:
 
 @attrs.frozen
 class Choice:
-    """One choice as token lists; `content` is None when the choice calls tools."""
+    """One choice as token lists; ``content`` is None when the choice calls tools."""
 
     index: int
     reasoning: tuple[str, ...]
@@ -115,7 +115,7 @@ def prompt_tokens(request: ChatRequest) -> int:
 
 
 def make_reply(request: ChatRequest, model: str, style: ReplyStyle) -> Reply:
-    """The reply to `request`, reported as coming from `model`."""
+    """The reply to ``request``, reported as coming from ``model``."""
     choices = tuple(_choice(request, style, index) for index in range(request.n))
     return Reply(model, choices, prompt_tokens(request))
 
@@ -140,7 +140,7 @@ def _reasoning(prompt: str, rng: random.Random, target: int) -> str:
 
 
 def _answer(request: ChatRequest, rng: random.Random, target: int) -> str:
-    """The content text before `stop` and `max_tokens` apply."""
+    """The content text before ``stop`` and ``max_tokens`` apply."""
     if request.schema is not None:
         return json.dumps(sample(request.schema, rng, "answer"), ensure_ascii=False)
     if request.tool_result is not None:
@@ -160,20 +160,20 @@ def _canned(prompt: str) -> str:
 
 
 def _excerpt(text: str, limit: int = 80) -> str:
-    """The text on one line, shortened to `limit` characters."""
+    """The text on one line, shortened to ``limit`` characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _tool_call(tool: Tool, rng: random.Random) -> ToolCall:
-    """A call whose arguments are valid against the tool's `parameters` schema."""
+    """A call whose arguments are valid against the tool's ``parameters`` schema."""
     arguments = sample(tool.parameters or _EMPTY_OBJECT, rng, tool.name)
     text = json.dumps(arguments, ensure_ascii=False)
     return ToolCall(f"chatcmpl-tool-{rng.getrandbits(64):016x}", tool.name, tuple(tokens(text)))
 
 
 def _stopped(text: str, stops: Sequence[str]) -> tuple[str, str | None]:
-    """Cut `text` before the earliest stop string; also return which one matched."""
+    """Cut ``text`` before the earliest stop string; also return which one matched."""
     hits = [(text.find(stop), stop) for stop in stops if stop in text]
     if not hits:
         return text, None
@@ -182,7 +182,7 @@ def _stopped(text: str, stops: Sequence[str]) -> tuple[str, str | None]:
 
 
 def _budget(choice: Choice, max_tokens: int | None) -> Choice:
-    """Spend `max_tokens` on reasoning, then content or tool arguments; `length` if short."""
+    """Spend ``max_tokens`` on reasoning, then content or tool arguments; ``length`` if short."""
     if max_tokens is None or choice.tokens <= max_tokens:
         return choice
     reasoning = choice.reasoning[:max_tokens]

@@ -1,14 +1,14 @@
 """Validate a chat-completions request body and reduce it to what the reply depends on.
 
 Checks follow vLLM and the DOS docs: a 400 in DOS's error shape for a body that is not an
-object, missing or empty `messages`, wrong types, an unknown forced tool, `stream_options`
-without `stream`. Unknown keys are ignored, as the real API ignores them.
+object, missing or empty ``messages``, wrong types, an unknown forced tool, ``stream_options``
+without ``stream``. Unknown keys are ignored, as the real API ignores them.
 
-Which tools get called is decided here, so replies only generate: with `tools` given,
-`tool_choice` not "none" and the last message not a `tool` result, the named tool is called
-if `tool_choice` names one; otherwise ("auto" and "required" alike, so the emulator is
+Which tools get called is decided here, so replies only generate: with ``tools`` given,
+``tool_choice`` not "none" and the last message not a ``tool`` result, the named tool is called
+if ``tool_choice`` names one; otherwise ("auto" and "required" alike, so the emulator is
 deterministic) every distinct tool is called once, in the order given, when
-`parallel_tool_calls` is not false and there are several, else just the first.
+``parallel_tool_calls`` is not false and there are several, else just the first.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ _JSON_OBJECT_SCHEMA: Mapping[str, Any] = {
 
 
 class RequestError(Exception):
-    """A request the real API would refuse; `plan` is the error response.
+    """A request the real API would refuse; ``plan`` is the error response.
 
-    `status` and `body` (DOS's error object) are the same answer as data, for a batch line.
+    ``status`` and ``body`` (DOS's error object) are the same answer as data, for a batch line.
     """
 
     def __init__(
@@ -57,7 +57,7 @@ class RequestError(Exception):
 
 @attrs.frozen
 class Tool:
-    """A function the model may call, with its JSON-schema `parameters`."""
+    """A function the model may call, with its JSON-schema ``parameters``."""
 
     name: str
     parameters: Mapping[str, Any]
@@ -91,7 +91,7 @@ _invalid = invalid
 
 
 def parse_chat_request(body: Any, default_model: str) -> ChatRequest:
-    """Validate `body` (parsed JSON) or raise RequestError carrying DOS's 400 response."""
+    """Validate ``body`` (parsed JSON) or raise RequestError carrying DOS's 400 response."""
     if not isinstance(body, dict):
         raise _invalid("Request body must be a JSON object", "invalid_request")
     messages = _messages(body.get("messages"))
@@ -115,7 +115,7 @@ def parse_chat_request(body: Any, default_model: str) -> ChatRequest:
 
 
 def _messages(value: Any) -> list[dict[str, Any]]:
-    """`messages` must be a non-empty list of objects that each have a string `role`."""
+    """``messages`` must be a non-empty list of objects that each have a string ``role``."""
     if not isinstance(value, list) or not value:
         raise _invalid(
             "'messages' is required and must be a non-empty array",
@@ -133,7 +133,7 @@ def _messages(value: Any) -> list[dict[str, Any]]:
 
 
 def _text(content: Any) -> str:
-    """The text of a message `content`: a string, or the text parts of a list of parts."""
+    """The text of a message ``content``: a string, or the text parts of a list of parts."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -149,7 +149,7 @@ def _prompt(messages: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _typed(body: Mapping[str, Any], key: str, kind: type[Any], default: Any) -> Any:
-    """`body[key]` if it has the right type (bools are not ints here), else a 400."""
+    """``body[key]`` if it has the right type (bools are not ints here), else a 400."""
     value = body.get(key)
     if value is None:
         return default
@@ -168,7 +168,7 @@ def _bounded(body: Mapping[str, Any], key: str, low: int, high: int | None) -> i
 
 
 def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
-    """`stream_options.include_usage`; vLLM refuses stream_options on a non-stream request."""
+    """``stream_options.include_usage``; vLLM refuses stream_options on a non-stream request."""
     options = body.get("stream_options")
     if options is None:
         return False
@@ -182,7 +182,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
 
 
 def _stop(value: Any) -> tuple[str, ...]:
-    """`stop` as a tuple of non-empty strings."""
+    """``stop`` as a tuple of non-empty strings."""
     if value is None:
         return ()
     items = [value] if isinstance(value, str) else value
@@ -192,7 +192,7 @@ def _stop(value: Any) -> tuple[str, ...]:
 
 
 def _tools(value: Any) -> list[Tool]:
-    """`tools` as Tool values; each needs `function.name`."""
+    """``tools`` as Tool values; each needs ``function.name``."""
     if value is None:
         return []
     if not isinstance(value, list):
@@ -230,7 +230,7 @@ def _calls(body: Mapping[str, Any], messages: Sequence[Mapping[str, Any]]) -> tu
 
 
 def _named_tool(tools: Sequence[Tool], choice: Mapping[str, Any]) -> Tool:
-    """The tool that `tool_choice: {"type": "function", "function": {"name"}}` forces."""
+    """The tool that ``tool_choice: {"type": "function", "function": {"name"}}`` forces."""
     function = choice.get("function")
     name = function.get("name") if isinstance(function, dict) else None
     for tool in tools:
@@ -242,7 +242,7 @@ def _named_tool(tools: Sequence[Tool], choice: Mapping[str, Any]) -> Tool:
 
 
 def _schema(value: Any) -> Mapping[str, Any] | None:
-    """The JSON schema the reply must satisfy, from `response_format`, if any."""
+    """The JSON schema the reply must satisfy, from ``response_format``, if any."""
     kind = value.get("type") if isinstance(value, dict) else None
     if value is None or kind == "text":
         return None
@@ -261,6 +261,6 @@ def _schema(value: Any) -> Mapping[str, Any] | None:
 
 
 def _thinking(kwargs: Any) -> bool | None:
-    """`chat_template_kwargs.enable_thinking` (Qwen's switch), if the request sets it."""
+    """``chat_template_kwargs.enable_thinking`` (Qwen's switch), if the request sets it."""
     flag = kwargs.get("enable_thinking") if isinstance(kwargs, dict) else None
     return flag if isinstance(flag, bool) else None

@@ -1,13 +1,13 @@
-"""What each route answers when nothing goes wrong: request data in, a `Plan` out, no I/O.
+"""What each route answers when nothing goes wrong: request data in, a ``Plan`` out, no I/O.
 
 Checks run in the order the real gateway runs them: auth (401), rate limit (429, only when
 enforced), credits (402), JSON (400), model (404), fields (400), context length (413). The
-reply then comes from `_replies` and is rendered by `_wire`.
+reply then comes from ``_replies`` and is rendered by ``_wire``.
 
-`batch_line` answers one line of a batch with the same engine as the chat and embeddings
+``batch_line`` answers one line of a batch with the same engine as the chat and embeddings
 routes (no auth or rate limit: the batch was authorised when created; half price).
 
-`dos-auto` is answered as `dos-ai`: the real API may report another model than the one
+``dos-auto`` is answered as ``dos-ai``: the real API may report another model than the one
 asked for, and clients must cope.
 """
 
@@ -53,7 +53,7 @@ _FIXED_HEADERS = (("X-DOS-Cache", "miss"), ("X-Provider", "dos-emulator"))
 
 
 def parse_body(raw: bytes) -> Any:
-    """The JSON body, or `NO_BODY` when empty or invalid."""
+    """The JSON body, or ``NO_BODY`` when empty or invalid."""
     if not raw:
         return NO_BODY
     try:
@@ -77,7 +77,7 @@ class Api:
     embedding_models: tuple[str, ...]
 
     def chat(self, authorization: str, body: Any, latency: Latency, as_json: bool) -> Plan:
-        """`POST /v1/chat/completions`; `as_json` answers a stream request with JSON."""
+        """``POST /v1/chat/completions``; ``as_json`` answers a stream request with JSON."""
         try:
             self.authorize(authorization)
             remaining = self.take_rate()
@@ -94,7 +94,7 @@ class Api:
         return attrs.evolve(plan, headers=plan.headers + headers, effects=(Charge(reply.cost),))
 
     def embeddings(self, authorization: str, body: Any) -> Plan:
-        """`POST /v1/embeddings`."""
+        """``POST /v1/embeddings``."""
         try:
             self.authorize(authorization)
             remaining = self.take_rate()
@@ -138,7 +138,7 @@ class Api:
         return parse_embedding_request(body, self.embedding_models)
 
     def model_list(self, authorization: str) -> Plan:
-        """`GET /v1/models`: chat models, then embedding models."""
+        """``GET /v1/models``: chat models, then embedding models."""
         try:
             self.authorize(authorization)
         except RequestError as error:
@@ -147,7 +147,7 @@ class Api:
         return json_plan(200, models_body(self.models, self.context_length, embedding))
 
     def model(self, authorization: str, model: str) -> Plan:
-        """`GET /v1/models/{id}`."""
+        """``GET /v1/models/{id}``."""
         try:
             self.authorize(authorization)
             if model in self.embedding_models:
@@ -158,7 +158,7 @@ class Api:
         return json_plan(200, model_object(model, self.context_length))
 
     def key(self, authorization: str) -> Plan:
-        """`GET /v1/key` (DOS): the key's label, spending, limit and rate limit."""
+        """``GET /v1/key`` (DOS): the key's label, spending, limit and rate limit."""
         try:
             self.authorize(authorization)
         except RequestError as error:
@@ -166,7 +166,7 @@ class Api:
         return json_plan(200, self.account.key_body())
 
     def balance(self, authorization: str) -> Plan:
-        """`GET /v1/user/balance` (DOS): the credit balance in USD."""
+        """``GET /v1/user/balance`` (DOS): the credit balance in USD."""
         try:
             self.authorize(authorization)
         except RequestError as error:
@@ -174,7 +174,7 @@ class Api:
         return json_plan(200, self.account.balance_body())
 
     def authorize(self, authorization: str) -> None:
-        """401 unless `Authorization: Bearer <key>` carries an accepted key."""
+        """401 unless ``Authorization: Bearer <key>`` carries an accepted key."""
         scheme, _, token = authorization.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -216,5 +216,5 @@ class Api:
 
 
 def _rate_headers(limit: int, remaining: int) -> tuple[tuple[str, str], ...]:
-    """`X-RateLimit-Limit` and `X-RateLimit-Remaining`."""
+    """``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``."""
     return (("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", str(remaining)))

@@ -1,8 +1,8 @@
 """Which fault, if any, the next request on a route gets.
 
-Order: the request's own `X-Emulator-Fault` header (the queue is then left alone), then the
+Order: the request's own ``X-Emulator-Fault`` header (the queue is then left alone), then the
 route's FIFO queue, then the route's random rule. Methods are plain container operations,
-so tests may call them from another thread than the emulator's (see `in_thread`).
+so tests may call them from another thread than the emulator's (see ``in_thread``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROUTES = ("chat", "models", "embeddings", "files", "batches", "account")
 
 @attrs.frozen
 class _RandomRule:
-    """Inject `fault` into a `rate` share of requests, drawn from a seeded RNG."""
+    """Inject ``fault`` into a ``rate`` share of requests, drawn from a seeded RNG."""
 
     fault: Fault
     rate: float
@@ -36,14 +36,14 @@ class FaultSchedule:
         self._random: dict[str, _RandomRule] = {}
 
     def enqueue(self, route: str, faults: tuple[Fault, ...], times: int) -> None:
-        """Queue `faults` in order, the whole sequence `times` times."""
+        """Queue ``faults`` in order, the whole sequence ``times`` times."""
         _check_route(route)
         if times < 0:
             raise ValueError("times must be >= 0")
         self._queues[route].extend(faults * times)
 
     def set_random(self, route: str, fault: Fault | None, rate: float, seed: int) -> None:
-        """Inject `fault` into about `rate` of the route's requests; None removes the rule."""
+        """Inject ``fault`` into about ``rate`` of the route's requests; None removes the rule."""
         _check_route(route)
         if fault is None:
             self._random.pop(route, None)

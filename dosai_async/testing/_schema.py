@@ -1,12 +1,13 @@
 """Generate a JSON value that is valid against a JSON schema, deterministically from an RNG.
 
-Used for tool-call arguments and for `response_format` replies. Supported: `type` (also as
-a list), `const`, `enum`, `properties`/`required` (every property is emitted, so `strict`
-schemas and `additionalProperties: false` hold), `items`/`prefixItems`/`minItems`/
-`maxItems`/`uniqueItems`, `$ref` into `$defs`/`definitions`, `anyOf`/`oneOf` (the first
-branch that is not null), `allOf` of objects, string `format`s (date-time, date, time,
-email, uri, uuid, ipv4, hostname), `minLength`/`maxLength`, and numeric bounds with
-`multipleOf`. Not supported: `pattern`, `not`, `if`/`then`, `dependentSchemas`.
+Used for tool-call arguments and for ``response_format`` replies. Supported: ``type`` (also
+as a list), ``const``, ``enum``, ``properties``/``required`` (every property is emitted, so
+``strict`` schemas and ``additionalProperties: false`` hold), ``items``/``prefixItems``/
+``minItems``/``maxItems``/``uniqueItems``, ``$ref`` into ``$defs``/``definitions``,
+``anyOf``/``oneOf`` (the first branch that is not null), ``allOf`` of objects, string
+``format`` values (date-time, date, time, email, uri, uuid, ipv4, hostname),
+``minLength``/``maxLength``, and numeric bounds with
+``multipleOf``. Not supported: ``pattern``, ``not``, ``if``/``then``, ``dependentSchemas``.
 
 Values are meant to look plausible in a demo: strings come from the property name ("city"
 -> "Paris"), numbers are small, enums pick a member by the seed.
@@ -55,7 +56,7 @@ _FORMATS: Mapping[str, Callable[[random.Random], str]] = {
 
 
 def sample(schema: Any, rng: random.Random, name: str = "value") -> Any:
-    """A value valid against `schema` (a dict, or `True`), chosen by `rng`."""
+    """A value valid against ``schema`` (a dict, or ``True``), chosen by ``rng``."""
     return _Sampler(schema, rng).value(schema, name, 0)
 
 
@@ -83,7 +84,7 @@ class _Sampler:
         return self.typed(schema, name, depth)
 
     def typed(self, schema: Mapping[str, Any], name: str, depth: int) -> Any:
-        """The value for a schema's (first non-null) `type`."""
+        """The value for a schema's (first non-null) ``type``."""
         kind = _type_of(schema)
         if kind == "object":
             return self.object(schema, depth)
@@ -103,14 +104,14 @@ class _Sampler:
         return schema
 
     def branch(self, options: Sequence[Any]) -> Any:
-        """The first `anyOf`/`oneOf` branch that is not plain null (nulls make dull demos)."""
+        """The first ``anyOf``/``oneOf`` branch that is not plain null (nulls make dull demos)."""
         for option in options:
             if _type_of(self.resolve(option)) != "null":
                 return option
         return options[0]
 
     def merge(self, schema: Mapping[str, Any]) -> dict[str, Any]:
-        """`allOf` folded into one schema: properties and `required` are unioned."""
+        """``allOf`` folded into one schema: properties and ``required`` are unioned."""
         merged = {k: v for k, v in schema.items() if k != "allOf"}
         for part in map(self.resolve, schema["allOf"]):
             props = {**merged.get("properties", {}), **part.get("properties", {})}
@@ -126,7 +127,7 @@ class _Sampler:
         return {key: self.value(props.get(key, {}), key, depth + 1) for key in names}
 
     def array(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
-        """`prefixItems` first, then items up to a small length within the bounds."""
+        """``prefixItems`` first, then items up to a small length within the bounds."""
         prefix = [self.value(s, name, depth + 1) for s in schema.get("prefixItems") or []]
         usual = 2 if depth < _SHALLOW else 0
         low = int(schema.get("minItems", 0))
@@ -138,7 +139,7 @@ class _Sampler:
         return out
 
     def number(self, schema: Mapping[str, Any], integer: bool) -> float | int:
-        """A small number within the bounds, honouring `multipleOf`."""
+        """A small number within the bounds, honouring ``multipleOf``."""
         low, high = _bounds(schema, integer)
         step = schema.get("multipleOf")
         if step:
@@ -159,7 +160,7 @@ class _Sampler:
         return text if high is None else text[: int(high)]
 
     def by_name(self, name: str) -> str:
-        """A value that fits a property called `name` ("city" -> a city)."""
+        """A value that fits a property called ``name`` ("city" -> a city)."""
         key = name.lower()
         for word, values in _BY_NAME:
             if word in key:
@@ -201,7 +202,7 @@ def _bounds(schema: Mapping[str, Any], integer: bool) -> tuple[float, float]:
 
 
 def _pointer(root: Any, ref: str) -> Any:
-    """Resolve a local JSON pointer such as `#/$defs/Address`; anything else is `{}`."""
+    """Resolve a local JSON pointer such as ``#/$defs/Address``; anything else is ``{}``."""
     if not ref.startswith("#"):
         return {}
     node = root
@@ -212,7 +213,7 @@ def _pointer(root: Any, ref: str) -> Any:
 
 
 def _unique(items: list[Any], more: Callable[[], Any]) -> list[Any]:
-    """Replace duplicates with fresh samples (a few tries each) for `uniqueItems`."""
+    """Replace duplicates with fresh samples (a few tries each) for ``uniqueItems``."""
     out: list[Any] = []
     for item in items:
         for _ in range(8):

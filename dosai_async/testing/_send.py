@@ -1,11 +1,11 @@
-"""Write a `Plan` to an aiohttp request: the emulator's only socket I/O.
+"""Write a ``Plan`` to an aiohttp request: the emulator's only socket I/O.
 
-Plan -> bytes: consecutive pieces without a pause go out in one `write`, so a zero-latency
-reply costs a single `transport.write` (a `web.Response`, chunked for streams). Pauses go
-through the `pause` callable the server passes in, which raises `Closing` when the emulator
-shuts down, so a stalled handler ends at once instead of holding up `close()`.
+Plan -> bytes: consecutive pieces without a pause go out in one ``write``, so a zero-latency
+reply costs a single ``transport.write`` (a ``web.Response``, chunked for streams). Pauses go
+through the ``pause`` callable the server passes in, which raises ``Closing`` when the emulator
+shuts down, so a stalled handler ends at once instead of holding up ``close()``.
 
-Resets are real: SO_LINGER 0 then `transport.abort()` makes the kernel send a TCP RST. On
+Resets are real: SO_LINGER 0 then ``transport.abort()`` makes the kernel send a TCP RST. On
 Linux the client still reads the bytes that arrived before the RST, then ECONNRESET. A
 client that went away mid-write is not an error here: aiohttp raises ConnectionError,
 which is caught, so nothing is logged.
@@ -38,7 +38,7 @@ class Closing(Exception):
 async def send(
     request: web.Request, plan: Plan, headers: Mapping[str, str], pause: Pause
 ) -> web.StreamResponse:
-    """Send `plan`; returns the response for aiohttp to finish (a no-op once sent)."""
+    """Send ``plan``; returns the response for aiohttp to finish (a no-op once sent)."""
     try:
         await pause(plan.head_delay)
     except Closing:
@@ -102,7 +102,7 @@ async def _paced(
 
 
 def _writes(plan: Plan) -> list[tuple[float, bytes]]:
-    """The writes of a plan: one per piece for `stream_pieces`, else joined by `_batches`."""
+    """The writes of a plan: one per piece for ``stream_pieces``, else joined by ``_batches``."""
     if plan.stream_pieces:
         return [(piece.delay, piece.data) for piece in plan.pieces]
     return _batches(plan.pieces)

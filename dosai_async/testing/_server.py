@@ -1,18 +1,18 @@
-"""`DosAIEmulator`: a local DOS AI server (aiohttp.web on 127.0.0.1) for tests and demos.
+"""``DosAIEmulator``: a local DOS AI server (aiohttp.web on 127.0.0.1) for tests and demos.
 
 Per request, one pipeline: read the body -> pick the fault (header, queue, random rule) ->
-record the request -> build the normal `Plan` (auth, rate limit, validation, reply) -> let
-the fault rewrite the plan -> `send` it. Every behaviour, faulty or not, goes through it.
+record the request -> build the normal ``Plan`` (auth, rate limit, validation, reply) -> let
+the fault rewrite the plan -> ``send`` it. Every behaviour, faulty or not, goes through it.
 
 Decisions:
 - The server depends on aiohttp, attrs and orjson only, never on the SDK's client.
 - Startup is cheap (one Application, one AppRunner, port 0) so a fresh emulator per test
-  costs a few milliseconds; `close()` wakes stalled handlers at once (they reset their
-  connection) and waits at most `_SHUTDOWN_TIMEOUT` for anything else.
+  costs a few milliseconds; ``close()`` wakes stalled handlers at once (they reset their
+  connection) and waits at most ``_SHUTDOWN_TIMEOUT`` for anything else.
 - Without a seed the replies are still deterministic: tests must not flake.
-- What the API answers lives in `_routes` and `_batch_routes` (no I/O); this module owns
+- What the API answers lives in ``_routes`` and ``_batch_routes`` (no I/O); this module owns
   the sockets' side, applies a sent plan's effects (charges, batches to start) and owns the
-  batch tasks: `close()` cancels and awaits them.
+  batch tasks: ``close()`` cancels and awaits them.
 """
 
 from __future__ import annotations
@@ -30,16 +30,7 @@ from ._account import Account, Charge
 from ._batch_routes import BatchApi
 from ._batch_tasks import BatchTasks
 from ._batches import StartBatch
-from ._builds import (
-    Build,
-    authorization,
-    by_body,
-    by_fault,
-    by_id,
-    by_key,
-    by_query,
-    by_upload,
-)
+from ._builds import Build, authorization, route_table, sent_status
 from ._embeddings import EMBEDDING_MODEL
 from ._fault_header import parse_fault_header
 from ._faults import Fault
@@ -73,25 +64,25 @@ class DosAIEmulator:
         emu.enqueue(Fault.status(429, retry_after=1))   # the next chat request gets a 429
     ```
 
-    `api_key=None` accepts any non-empty Bearer key (`api_key` then reads
-    "dos_sk_emulator"). `ttft` and `token_interval` (seconds, also settable later) pace
-    replies like a real model; 0 sends each reply in one write. `reasoning=True` makes
-    every reply think first (per request: `chat_template_kwargs={"enable_thinking": ...}`),
-    in the message field named `reasoning_field` ("reasoning", or "reasoning_content" as
-    older vLLM). `reply_tokens` bounds the length of generated answers. `rate_limit` is the
-    per-minute limit reported in `X-RateLimit-*`; `enforce_rate_limit=True` also answers
-    429 past it. Prompts over `context_length` tokens get a 413. `models` are the ids
-    served (`dos-auto` is answered as `dos-ai`); `embedding_models` those of
-    `POST /v1/embeddings` (also listed by `GET /v1/models`, with `type: "embedding"`).
+    ``api_key=None`` accepts any non-empty Bearer key (``api_key`` then reads
+    "dos_sk_emulator"). ``ttft`` and ``token_interval`` (seconds, also settable later) pace
+    replies like a real model; 0 sends each reply in one write. ``reasoning=True`` makes
+    every reply think first (per request: ``chat_template_kwargs={"enable_thinking": ...}``),
+    in the message field named ``reasoning_field`` ("reasoning", or "reasoning_content" as
+    older vLLM). ``reply_tokens`` bounds the length of generated answers. ``rate_limit`` is the
+    per-minute limit reported in ``X-RateLimit-*``; ``enforce_rate_limit=True`` also answers
+    429 past it. Prompts over ``context_length`` tokens get a 413. ``models`` are the ids
+    served (``dos-auto`` is answered as ``dos-ai``); ``embedding_models`` those of
+    ``POST /v1/embeddings`` (also listed by ``GET /v1/models``, with ``type: "embedding"``).
 
-    `balance` (USD; None, the default, is unlimited) is spent by each chat and embeddings
-    answer (its `usage.cost`) and by batch lines (half price); at zero those routes answer
-    402 `insufficient_credits`. `GET /v1/key` and `GET /v1/user/balance` report it.
-    Files live in memory (`max_file_bytes` per upload, 413 past it). Batches run in the
-    background, one line per `batch_interval` seconds (0: as fast as the loop allows).
+    ``balance`` (USD; None, the default, is unlimited) is spent by each chat and embeddings
+    answer (its ``usage.cost``) and by batch lines (half price); at zero those routes answer
+    402 ``insufficient_credits``. ``GET /v1/key`` and ``GET /v1/user/balance`` report it.
+    Files live in memory (``max_file_bytes`` per upload, 413 past it). Batches run in the
+    background, one line per ``batch_interval`` seconds (0: as fast as the loop allows).
 
     Connection resets are real TCP RSTs. A handler stalled by a fault keeps its slot in
-    `stats.in_flight` until the stall ends or the emulator closes, even if the client left.
+    ``stats.in_flight`` until the stall ends or the emulator closes, even if the client left.
     """
 
     def __init__(
@@ -171,7 +162,7 @@ class DosAIEmulator:
         await runner.cleanup()
 
     async def serve_forever(self) -> None:
-        """Serve until cancelled (for `dosai serve`), then close."""
+        """Serve until cancelled (for ``dosai serve``), then close."""
         if self._runner is None:
             await self.start()
         try:
@@ -179,7 +170,7 @@ class DosAIEmulator:
         finally:
             await self.close()
 
-    def in_thread(self) -> ThreadedEmulator:
+    def in_thread(self) -> ThreadedEmulator[DosAIEmulator]:
         """Run this emulator on its own event loop in a background thread (sync code)."""
         return ThreadedEmulator(self)
 
@@ -200,12 +191,12 @@ class DosAIEmulator:
 
     @property
     def url(self) -> str:
-        """The server root, e.g. `http://127.0.0.1:8400`."""
+        """The server root, e.g. ``http://127.0.0.1:8400``."""
         return f"http://{self.host}:{self._port}"
 
     @property
     def base_url(self) -> str:
-        """The API base URL, ending in `/v1`, as clients take it."""
+        """The API base URL, ending in ``/v1``, as clients take it."""
         return self.url + "/v1"
 
     @property
@@ -239,16 +230,16 @@ class DosAIEmulator:
 
     @property
     def batches(self) -> list[dict[str, Any]]:
-        """Every batch created, oldest first, as `GET /v1/batches/{id}` shows it (a copy).
+        """Every batch created, oldest first, as ``GET /v1/batches/{id}`` shows it (a copy).
 
-        `len(emu.batches)` counts the batches this emulator saw: a client that re-attaches
+        ``len(emu.batches)`` counts the batches this emulator saw: a client that re-attaches
         to a batch after losing the create answer leaves it at 1.
         """
         return [job.object() for job in self._batch_api.batches]
 
     @property
     def files(self) -> list[dict[str, Any]]:
-        """Every stored file, oldest first, as `GET /v1/files/{id}` shows it."""
+        """Every stored file, oldest first, as ``GET /v1/files/{id}`` shows it."""
         return [stored.object() for stored in self._batch_api.files]
 
     def file_content(self, file_id: str) -> bytes:
@@ -261,15 +252,15 @@ class DosAIEmulator:
     async def wait_for_batch(self, batch_id: str) -> dict[str, Any]:
         """Wait (on the emulator's loop) until the batch is final; its object.
 
-        Bound it with `asyncio.timeout()` as needed.
+        Bound it with ``asyncio.timeout()`` as needed.
         """
         return await self._batch_tasks.wait(batch_id)
 
     async def wait_for_requests(self, count: int = 1) -> list[RecordedRequest]:
-        """Wait until `count` requests were received (on the emulator's loop); the log.
+        """Wait until ``count`` requests were received (on the emulator's loop); the log.
 
         Lets a test act while a request is still in progress, e.g. stalled by a fault.
-        Bound it with `asyncio.timeout()` as needed.
+        Bound it with ``asyncio.timeout()`` as needed.
         """
         while len(self._log) < count:
             self._arrived.clear()
@@ -284,21 +275,21 @@ class DosAIEmulator:
     # -- faults ----------------------------------------------------------------------------
 
     def enqueue(self, *faults: Fault, route: str = "chat", times: int = 1) -> None:
-        """Give the route's next requests these faults, in order (`times` rounds).
+        """Give the route's next requests these faults, in order (``times`` rounds).
 
-        Routes: "chat" (`POST /v1/chat/completions`), "models" (`GET /v1/models...`),
-        "embeddings", "files" (`/v1/files...`), "batches" (`/v1/batches...`; a batch fault
-        such as `Fault.batch_expired()` goes to the next create) and "account"
-        (`/v1/key`, `/v1/user/balance`).
+        Routes: "chat" (``POST /v1/chat/completions``), "models" (``GET /v1/models...``),
+        "embeddings", "files" (``/v1/files...``), "batches" (``/v1/batches...``; a batch fault
+        such as ``Fault.batch_expired()`` goes to the next create) and "account"
+        (``/v1/key``, ``/v1/user/balance``).
         """
         self._schedule.enqueue(route, faults, times)
 
     def set_random_faults(
         self, fault: Fault | None, *, rate: float, seed: int = 0, route: str = "chat"
     ) -> None:
-        """Inject `fault` into a `rate` share of the route's requests (None stops it).
+        """Inject ``fault`` into a ``rate`` share of the route's requests (None stops it).
 
-        Draws come from `random.Random(seed)` in arrival order; queued faults go first.
+        Draws come from ``random.Random(seed)`` in arrival order; queued faults go first.
         """
         self._schedule.set_random(route, fault, rate, seed)
 
@@ -315,23 +306,8 @@ class DosAIEmulator:
     def _app(self) -> web.Application:
         """Routes; anything else is a 404 in DOS's error shape."""
         app = web.Application(client_max_size=self._batch_api.files.max_bytes + _MULTIPART_OVERHEAD)
-        add, batch = app.router.add_route, self._batch_api
-        add("POST", "/v1/chat/completions", self._route("chat", self._chat_plan))
-        add("GET", "/v1/models", self._route("models", self._models_plan))
-        add("GET", "/v1/models/{model:.+}", self._route("models", self._model_plan))
-        add("POST", "/v1/embeddings", self._route("embeddings", by_body(self._api.embeddings)))
-        add("GET", "/v1/key", self._route("account", by_key(self._api.key)))
-        add("GET", "/v1/user/balance", self._route("account", by_key(self._api.balance)))
-        add("POST", "/v1/files", self._route("files", by_upload(batch.upload)))
-        add("GET", "/v1/files", self._route("files", by_query(batch.file_list)))
-        add("GET", "/v1/files/{id}", self._route("files", by_id(batch.file)))
-        add("DELETE", "/v1/files/{id}", self._route("files", by_id(batch.file_delete)))
-        add("GET", "/v1/files/{id}/content", self._route("files", by_id(batch.file_content)))
-        add("POST", "/v1/batches", self._route("batches", by_fault(batch.create)))
-        add("GET", "/v1/batches", self._route("batches", by_query(batch.batch_list)))
-        add("GET", "/v1/batches/{id}", self._route("batches", by_id(batch.batch)))
-        add("POST", "/v1/batches/{id}/cancel", self._route("batches", by_id(batch.cancel)))
-        app.router.add_route("*", "/{tail:.*}", self._route(None, self._unknown_plan))
+        for method, path, name, build in route_table(self._api, self._batch_api, self._chat_plan):
+            app.router.add_route(method, path, self._route(name, build))
         return app
 
     def _route(
@@ -346,7 +322,7 @@ class DosAIEmulator:
                 response = await self._handle(request, route, build)
                 return response
             finally:
-                self.stats.end(_status(request, response))
+                self.stats.end(sent_status(request, response))
 
         return handle
 
@@ -422,24 +398,3 @@ class DosAIEmulator:
         latency = Latency(self.ttft, self.token_interval)
         as_json = fault is not None and fault.serves_json
         return self._api.chat(authorization(request), body, latency, as_json)
-
-    def _unknown_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """Any other path (only header faults reach it)."""
-        return error_plan(404, f"Unknown path {request.path}")
-
-    def _models_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/models`."""
-        return self._api.model_list(authorization(request))
-
-    def _model_plan(self, request: web.Request, body: Any, fault: Fault | None) -> Plan:
-        """`GET /v1/models/{id}`."""
-        return self._api.model(authorization(request), request.match_info["model"])
-
-
-def _status(request: web.Request, response: web.StreamResponse | None) -> int:
-    """The status sent, or 0 when the connection was reset before any status left."""
-    transport = request.transport
-    gone = transport is None or transport.is_closing()
-    if response is None or (gone and not response.prepared):
-        return 0
-    return response.status

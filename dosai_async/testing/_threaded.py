@@ -1,7 +1,7 @@
-"""Run a `DosAIEmulator` on its own event loop in a daemon thread, for synchronous code.
+"""Run a ``DosAIEmulator`` on its own event loop in a daemon thread, for synchronous code.
 
-For the sync `openai` client, for benchmarks that need the server off the client's loop,
-and for `dosai serve`. The emulator's fault and log methods are plain container operations
+For the sync ``openai`` client, for benchmarks that need the server off the client's loop,
+and for ``dosai serve``. The emulator's fault and log methods are plain container operations
 and may be called from the calling thread; everything else happens on the server's loop.
 """
 
@@ -10,31 +10,41 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._server import DosAIEmulator
+from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["ThreadedEmulator"]
+
+
+class _Server(Protocol):
+    """What the thread runs: a server that starts and closes on its loop."""
+
+    async def start(self) -> Any: ...
+
+    async def close(self) -> Any: ...
+
+
+#: The emulator's type (``DosAIEmulator``): a type variable, so that this module needs no
+#: import of ``_server``, which imports this one.
+EmulatorT = TypeVar("EmulatorT", bound=_Server)
 
 _JOIN_TIMEOUT = 10.0
 
 
-class ThreadedEmulator:
-    """`with DosAIEmulator().in_thread() as emu:` serves from a background thread.
+class ThreadedEmulator(Generic[EmulatorT]):
+    """``with DosAIEmulator().in_thread() as emu:`` serves from a background thread.
 
-    Entering starts the server and returns the started `DosAIEmulator`; leaving closes it
-    and joins the thread. `start()`/`close()` do the same without a `with` block.
+    Entering starts the server and returns the started ``DosAIEmulator``; leaving closes it
+    and joins the thread. ``start()``/``close()`` do the same without a ``with`` block.
     """
 
-    def __init__(self, emulator: DosAIEmulator) -> None:
+    def __init__(self, emulator: EmulatorT) -> None:
         self.emulator = emulator
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
 
-    def start(self) -> DosAIEmulator:
+    def start(self) -> EmulatorT:
         """Start the thread and wait until the server listens; re-raise a startup error."""
         if self._thread is not None:
             raise RuntimeError("the emulator thread is already running")
@@ -59,7 +69,7 @@ class ThreadedEmulator:
             self._loop.call_soon_threadsafe(self._stop.set)
         thread.join(_JOIN_TIMEOUT)
 
-    def __enter__(self) -> DosAIEmulator:
+    def __enter__(self) -> EmulatorT:
         return self.start()
 
     def __exit__(
@@ -68,7 +78,7 @@ class ThreadedEmulator:
         self.close()
 
     async def _main(self, ready: threading.Event) -> None:
-        """The thread's loop: start, signal, wait for `close()`, close."""
+        """The thread's loop: start, signal, wait for ``close()``, close."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:

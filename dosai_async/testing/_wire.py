@@ -1,15 +1,15 @@
 """Render replies in DOS's wire format (vLLM's shapes and key order) as `Plan`s.
 
-Streams follow vLLM: per choice a role chunk `{"role": "assistant", "content": ""}`, then
-reasoning, content or tool-call deltas, then a finish chunk with `delta: {}`; choices are
-interleaved by position when `n > 1`; with `include_usage` a last chunk with
-`"choices": []` and `usage`; then `data: [DONE]`.
+Streams follow vLLM: per choice a role chunk ``{"role": "assistant", "content": ""}``, then
+reasoning, content or tool-call deltas, then a finish chunk with ``delta: {}``; choices are
+interleaved by position when ``n > 1``; with ``include_usage`` a last chunk with
+``"choices": []`` and ``usage``; then ``data: [DONE]``.
 
-Chunks are built from a per-response byte prefix plus one small `orjson.dumps` per delta,
+Chunks are built from a per-response byte prefix plus one small ``orjson.dumps`` per delta,
 because this is the emulator's hot path (batch tests push thousands of streams through it).
 
-Latency: the role chunk comes after `ttft` (vLLM sends it with the first token), each later
-delta after `interval`. A JSON reply waits as long as the whole generation would have.
+Latency: the role chunk comes after ``ttft`` (vLLM sends it with the first token), each later
+delta after ``interval``. A JSON reply waits as long as the whole generation would have.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Envelope:
 
 
 def usage(reply: Reply) -> dict[str, Any]:
-    """DOS's usage object: token counts, details, and `cost` in USD."""
+    """DOS's usage object: token counts, details, and ``cost`` in USD."""
     return {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
@@ -69,7 +69,7 @@ def usage(reply: Reply) -> dict[str, Any]:
 
 
 def completion_body(reply: Reply, envelope: Envelope) -> dict[str, Any]:
-    """A `chat.completion` object (also a batch output line's `response.body`)."""
+    """A ``chat.completion`` object (also a batch output line's ``response.body``)."""
     return {
         "id": envelope.id,
         "object": "chat.completion",
@@ -81,7 +81,7 @@ def completion_body(reply: Reply, envelope: Envelope) -> dict[str, Any]:
 
 
 def completion_plan(reply: Reply, envelope: Envelope, latency: Latency) -> Plan:
-    """A `chat.completion` JSON response, delayed by the whole generation time."""
+    """A ``chat.completion`` JSON response, delayed by the whole generation time."""
     body = completion_body(reply, envelope)
     longest = max(_deltas(c) for c in reply.choices)
     delay = latency.ttft + latency.interval * max(longest - 1, 0)
@@ -89,7 +89,7 @@ def completion_plan(reply: Reply, envelope: Envelope, latency: Latency) -> Plan:
 
 
 def stream_plan(reply: Reply, envelope: Envelope, latency: Latency, include_usage: bool) -> Plan:
-    """A `text/event-stream` response, one piece per SSE event."""
+    """A ``text/event-stream`` response, one piece per SSE event."""
     chunks = _Chunks(envelope)
     per_choice = [_choice_events(chunks, c, latency) for c in reply.choices]
     pieces = list(_interleave(per_choice))
@@ -102,7 +102,7 @@ def stream_plan(reply: Reply, envelope: Envelope, latency: Latency, include_usag
 def models_body(
     models: Iterable[str], context_length: int, embedding: Iterable[dict[str, Any]] = ()
 ) -> dict[str, Any]:
-    """The `GET /models` list: chat models, then embedding models (already rendered)."""
+    """The ``GET /models`` list: chat models, then embedding models (already rendered)."""
     chat = [model_object(m, context_length) for m in models]
     return {"object": "list", "data": [*chat, *embedding]}
 
@@ -112,7 +112,7 @@ _PRICING = {"prompt": "0.00000010", "completion": "0.00000040"}
 
 
 def model_object(model: str, context_length: int) -> dict[str, Any]:
-    """One model as `GET /models/{id}` returns it: DOS's fields plus vLLM's."""
+    """One model as ``GET /models/{id}`` returns it: DOS's fields plus vLLM's."""
     return {
         "id": model,
         "object": "model",
@@ -126,7 +126,7 @@ def model_object(model: str, context_length: int) -> dict[str, Any]:
 
 
 def _message_choice(choice: Choice, reasoning_field: str) -> dict[str, Any]:
-    """One non-streaming choice; vLLM sends `tool_calls: []` when there are none."""
+    """One non-streaming choice; vLLM sends ``tool_calls: []`` when there are none."""
     message: dict[str, Any] = {
         "role": "assistant",
         "content": None if choice.content is None else "".join(choice.content),
@@ -166,7 +166,7 @@ class _Chunks:
         self.reasoning_field = envelope.reasoning_field
 
     def delta(self, index: int, delta: dict[str, Any]) -> bytes:
-        """A chunk carrying one delta for choice `index`."""
+        """A chunk carrying one delta for choice ``index``."""
         body = b'%d,"delta":%b,"logprobs":null,"finish_reason":null}]}\n\n'
         return self.choice + body % (index, orjson.dumps(delta))
 
@@ -177,7 +177,7 @@ class _Chunks:
         return self.choice + body % (choice.index, *reasons)
 
     def usage(self, value: dict[str, Any]) -> bytes:
-        """The last chunk when `include_usage` is set: no choices, only usage."""
+        """The last chunk when ``include_usage`` is set: no choices, only usage."""
         return self.head + b',"choices":[],"usage":' + orjson.dumps(value) + b"}\n\n"
 
 

@@ -1,6 +1,6 @@
 """Plausible English from a small vocabulary, and the emulator's notion of a token.
 
-A token is a word or a run of punctuation with the whitespace before it (`" Paris"`, `"."`;
+A token is a word or a run of punctuation with the whitespace before it (``" Paris"``, ``"."``;
 trailing whitespace is a token of its own),
 which is close enough to a real tokenizer for usage counts and for streaming deltas that
 look like a model's. Joining the tokens of a text gives the text back.
@@ -39,7 +39,7 @@ _COUNTS = {p: len(_TOKEN.findall(p)) for p in (*_SUBJECTS, *_VERBS, *_OBJECTS, *
 
 
 def tokens(text: str) -> list[str]:
-    """Split text into tokens; `"".join(tokens(text)) == text` always."""
+    """Split text into tokens; ``"".join(tokens(text)) == text`` always."""
     return _TOKEN.findall(text)
 
 
@@ -49,7 +49,7 @@ def sentence(rng: random.Random) -> str:
 
 
 def sentences(rng: random.Random, count: int) -> str:
-    """Whole sentences adding up to at least `count` tokens (at least one sentence)."""
+    """Whole sentences adding up to at least ``count`` tokens (at least one sentence)."""
     out: list[str] = []
     total = 0
     while total < count or not out:

@@ -1,12 +1,12 @@
-"""pytest fixtures for the DOS AI emulator (registered by the `pytest11` entry point).
+"""pytest fixtures for the DOS AI emulator (registered by the ``pytest11`` entry point).
 
-- `dosai_emulator`: an async fixture yielding a started `DosAIEmulator`, one per test.
+- ``dosai_emulator``: an async fixture yielding a started ``DosAIEmulator``, one per test.
   Needs pytest-asyncio; without it the fixture is simply not defined.
-- `dosai_emulator_thread`: the same emulator served from a background thread, for
-  synchronous tests (the sync `openai` client, subprocesses). Needs nothing else.
+- ``dosai_emulator_thread``: the same emulator served from a background thread, for
+  synchronous tests (the sync ``openai`` client, subprocesses). Needs nothing else.
 
 Both take constructor arguments from a marker:
-`@pytest.mark.dosai_emulator(ttft=0.05, reasoning=True)`.
+``@pytest.mark.dosai_emulator(ttft=0.05, reasoning=True)``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ _MARKER = "dosai_emulator"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker so `--strict-markers` accepts it."""
+    """Register the marker so ``--strict-markers`` accepts it."""
     config.addinivalue_line(
         "markers", f"{_MARKER}(**options): DosAIEmulator constructor arguments for the fixtures"
     )
 
 
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Constructor arguments from the closest `dosai_emulator` marker."""
+    """Constructor arguments from the closest ``dosai_emulator`` marker."""
     marker = request.node.get_closest_marker(_MARKER)
     return dict(marker.kwargs) if marker is not None else {}
 

@@ -9,11 +9,12 @@ its base but never drop one, hence the base is the intersection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from ._config import RetryPolicy, Timeout
-from ._types import FunctionTool
+from dosai_async._core._config import RetryPolicy, Timeout
+
+from ._types import ChatCompletion, FunctionTool
 
 
 class RequestOptions(TypedDict, total=False):
@@ -72,3 +73,8 @@ class ToolRunParams(_SharedParams, total=False):
 
 OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 PARAM_KEYS = frozenset(CompletionParams.__annotations__) | frozenset(_SharedParams.__annotations__)
+
+#: What the features built on ``create`` receive instead of the resource: a coroutine
+#: function taking ``create``'s keyword arguments (``stream`` left out) and returning the
+#: ``ChatCompletion``. Structured outputs, the tool loop and batches call only this.
+CreateFn = Callable[..., Awaitable[ChatCompletion]]

@@ -27,24 +27,24 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
-import attrs
-
-from . import _converter
-from ._accumulate import ChunkAccumulator
-from ._config import Timeout
-from ._exceptions import (
+from dosai_async._core._config import Timeout
+from dosai_async._core._deadline import Deadline
+from dosai_async._core._error_bodies import ResponseErrors
+from dosai_async._core._exceptions import (
     APIConnectionError,
     APIStreamError,
     DosAIError,
-    ResponseErrors,
     ResponseValidationError,
 )
-from ._retry import Deadline
+from dosai_async._models import _converter
+from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+
+from ._accumulate import ChunkAccumulator
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
-from ._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+from ._stats import StreamStats, stream_stats
 from ._watchdog import Limit, ReadWatchdog
 
 T = TypeVar("T")
@@ -53,25 +53,6 @@ T = TypeVar("T")
 _NON_SSE_PREFIX = 64 * 1024
 
 _structure_chunk = _converter.structurer(ChatCompletionChunk)
-
-
-@attrs.frozen
-class StreamStats:
-    """Live figures of a stream (all times in seconds, from when the request was sent).
-
-    ``tokens_per_second`` (once ``usage`` arrived) is the completion tokens over the time
-    from the first content to the last event: the generation rate a reader sees. When the
-    whole answer arrived in one read (a local or cached reply) that span is zero, and the
-    rate is taken over the time since the request was sent instead.
-    """
-
-    time_to_first_token: float | None
-    chunks: int
-    elapsed: float
-    max_gap: float | None
-    mean_gap: float | None
-    completion_tokens: int | None
-    tokens_per_second: float | None
 
 
 class AsyncStream(Generic[T]):
@@ -179,11 +160,17 @@ class AsyncStream(Generic[T]):
     @property
     def stats(self) -> StreamStats:
         """Time to first token, chunk count, gaps between chunks and tokens per second."""
-        return _stats(self)
+        return stream_stats(
+            self._acc,
+            sent=self._sent_at,
+            first=self._first_content_at,
+            last=self._last_event_at,
+            max_gap=self._max_gap,
+        )
 
     # -- reading ---------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def _prime(self) -> None:
         """Read until the first content (or the end) so retries can happen before it."""
         try:
             while self._first_content_at is None and not self._done and self._error is None:
@@ -342,6 +329,15 @@ def _release_connection(
         loop.call_soon_threadsafe(_release_connection, loop, watchdog, close)
 
 
+async def prime(stream: AsyncStream[Any]) -> None:
+    """Read ``stream`` up to its first content, inside the requester's retry loop.
+
+    A function, not a public method: priming is the requester's business, not the user's.
+    A failure closes the stream and is raised for the retry policy to judge.
+    """
+    await stream._prime()
+
+
 class _TextDeltas:
     """``stream.text()``: content strings of choice 0 (a class, so nothing to finalize)."""
 
@@ -361,22 +357,6 @@ class _TextDeltas:
         raise StopAsyncIteration
 
 
-class AsyncStreamManager(Generic[T]):
-    """``async with client.chat.completions.stream(...) as stream``: opens, then closes."""
-
-    def __init__(self, opener: Callable[[], Awaitable[AsyncStream[T]]]) -> None:
-        self._opener = opener
-        self._stream: AsyncStream[T] | None = None
-
-    async def __aenter__(self) -> AsyncStream[T]:
-        self._stream = await self._opener()
-        return self._stream
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stream is not None:
-            await self._stream.close()
-
-
 def _too_large(exc: EventTooLarge) -> APIConnectionError:
     return APIConnectionError(
         f"The stream was abandoned: {exc}. A server that sends no line ending or no blank "
@@ -394,21 +374,3 @@ def _not_an_event_stream(prefix: bytes, stream: AsyncStream[Any]) -> DosAIError:
         return stream._errors().in_band(prefix)
     expected = "expected an event stream (text/event-stream) but got"
     return stream._errors().invalid(expected, prefix, quote=300)
-
-
-def _stats(stream: AsyncStream[Any]) -> StreamStats:
-    first, last, sent = stream._first_content_at, stream._last_event_at, stream._sent_at
-    chunks = stream._acc.chunks
-    usage = stream._acc.usage
-    tokens = usage.completion_tokens if usage is not None else None
-    streaming_time = last - first if first is not None else 0.0
-    rate_time = streaming_time or (last - sent)
-    return StreamStats(
-        time_to_first_token=None if first is None else first - sent,
-        chunks=chunks,
-        elapsed=time.monotonic() - sent,
-        max_gap=stream._max_gap if chunks > 1 else None,
-        mean_gap=streaming_time / (chunks - 1) if chunks > 1 else None,
-        completion_tokens=tokens,
-        tokens_per_second=tokens / rate_time if tokens and rate_time > 0 else None,
-    )

@@ -24,20 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import attrs
 
-from . import _converter
-from ._batch_pacer import AdaptivePacer, PacerClosed, Permit
-from ._config import RetryPolicy, backoff_seconds, parse_retry_after
-from ._exceptions import APIStatusError, APIStreamError, DosAIError
-from ._retry import decide
-from ._types import ChatCompletion
+from dosai_async._core._config import RetryPolicy, backoff_seconds, parse_retry_after
+from dosai_async._core._exceptions import APIStatusError, APIStreamError, DosAIError
+from dosai_async._core._retry import decide
+from dosai_async._models import _converter
+from dosai_async._models._params import CreateFn
+from dosai_async._models._types import ChatCompletion
 
-if TYPE_CHECKING:
-    from ._resources import Completions
+from ._pacer import AdaptivePacer, PacerClosed, Permit
+
+#: Resolves a request's retry policy as ``create`` would (the client's, or the request's
+#: ``retry``/``max_retries``); raises ``TypeError``/``ValueError`` for invalid ones.
+PolicyFn = Callable[[Mapping[str, Any]], RetryPolicy]
 
 _THROTTLE_STATUSES = frozenset({429, 503})
 _NO_RETRY = RetryPolicy.none()
@@ -118,8 +121,11 @@ class _Track:
 class ItemRunner:
     """Runs items for one batch: shared client, pacer and stats."""
 
-    def __init__(self, completions: Completions, pacer: AdaptivePacer, stats: BatchStats) -> None:
-        self._completions = completions
+    def __init__(
+        self, create: CreateFn, policy_for: PolicyFn, pacer: AdaptivePacer, stats: BatchStats
+    ) -> None:
+        self._create = create
+        self._policy_for = policy_for
         self._pacer = pacer
         self._stats = stats
         self._completion_tokens = _Mean(_FIRST_GUESS_COMPLETION_TOKENS)
@@ -172,7 +178,7 @@ class ItemRunner:
         if request.get("stream"):
             raise invalid_request("stream=True is not supported in a batch; leave it out")
         try:
-            policy = self._completions._client._call_options(request).retry
+            policy = self._policy_for(request)
         except (TypeError, ValueError) as exc:
             raise invalid_request(str(exc), exc) from exc
         params = {k: v for k, v in request.items() if k != "max_retries"}
@@ -202,7 +208,7 @@ class ItemRunner:
         self._stats.requests += 1
         self._stats.in_flight += 1
         try:
-            completion: ChatCompletion = await self._completions.create(**call.params)
+            completion = await self._create(**call.params)
         except DosAIError as exc:
             self._failed(exc, permit, call.policy, track)
             return exc

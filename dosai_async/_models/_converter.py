@@ -20,7 +20,6 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
@@ -30,8 +29,9 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.preconf.orjson import make_converter
 from cattrs.v import format_exception
 
-from ._codegen import check_nesting, make_fast_structure
-from ._exceptions import ResponseValidationError
+from dosai_async._core._exceptions import ResponseValidationError
+
+from ._codegen import check_nesting, make_fast_structure, set_extra
 from ._types import NO_EXTRA, ResponseMeta
 
 T = TypeVar("T")
@@ -81,11 +81,7 @@ def _with_extra(base: Callable[[Any, type], T], known: frozenset[str]) -> Callab
     def structure(data: Any, cls: type) -> T:
         obj = base(data, cls)
         if not known.issuperset(data):
-            unknown = {k: v for k, v in data.items() if k not in known}
-            check_nesting(unknown)
-            # Frozen instance: set the one field attrs' own __init__ would have set, only on
-            # the rare payload with unknown keys, so the common path constructs nothing extra.
-            object.__setattr__(obj, "extra", MappingProxyType(unknown))
+            set_extra(obj, data, known)
         return obj
 
     return structure

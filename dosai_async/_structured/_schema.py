@@ -3,14 +3,14 @@
 A pure layer (stdlib and attrs only): it turns type hints into the schema dialect that
 OpenAI-style servers accept, and knows nothing of requests or JSON engines.
 
-Plan: `_Builder.schema()` walks a type and dispatches on its origin (`list`, `dict`,
-`Literal`, `Union`, ...) through `_BY_ORIGIN`; attrs classes are built once into `$defs`
-and referred to by `$ref`, which is what makes recursive classes finite. `json_schema()`
+Plan: ``_Builder.schema()`` walks a type and dispatches on its origin (``list``, ``dict``,
+``Literal``, ``Union``, ...) through ``_BY_ORIGIN``; attrs classes are built once into ``$defs``
+and referred to by ``$ref``, which is what makes recursive classes finite. ``json_schema()``
 then inlines the root class, because strict servers want an object at the root.
 
 Strict mode follows the structured-outputs rules: every object has
-`"additionalProperties": false` and lists every property in `required`; a field that may be
-left out (it has a default) becomes nullable instead, so the model sends `null` for it.
+``"additionalProperties": false`` and lists every property in ``required``; a field that may be
+left out (it has a default) becomes nullable instead, so the model sends ``null`` for it.
 """
 
 from __future__ import annotations
@@ -18,60 +18,51 @@ from __future__ import annotations
 import collections.abc as abc
 import copy
 import inspect
-import json
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Annotated, Any, Final, Literal, Union
 
 import attrs
 
 from ._docstrings import Docstring, parse_docstring
-from ._exceptions import DosAIError
+from ._schema_nodes import (
+    _JSON_TYPES,
+    Schema,
+    SchemaError,
+    _any_of,
+    _class_doc,
+    _description_in,
+    _enum_of,
+    _enum_schema,
+    _is_attrs_class,
+    _nullable,
+    _peel_annotated,
+    _type_hints,
+    _with_default,
+    _with_description,
+)
 
 __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "response_format_for"]
 
-Schema = dict[str, Any]
-
-_JSON_TYPES: Final[Mapping[type, str]] = {
-    str: "string",
-    int: "integer",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-_NOT_JSON: Final = object()
-# attrs types `Factory` as an overloaded function, but at runtime it is the class we test for.
-_FACTORY: Final = typing.cast(type, attrs.Factory)
-
-
-class SchemaError(DosAIError, TypeError):
-    """A type that has no JSON Schema (or none that strict mode accepts).
-
-    The message starts with the path to the offending spot: the class or function name, then
-    `.field` for attributes and parameters, `[]` for items of a list, tuple or set, and `{}`
-    for values of a dict, e.g. `Weather.forecast[].when: unsupported type <class
-    'datetime.datetime'>`. A type given directly to `json_schema()` is called `$`.
-    """
-
 
 def json_schema(tp: Any, *, strict: bool = True) -> Schema:
-    """Return the JSON Schema for the type `tp`.
+    """Return the JSON Schema for the type ``tp``.
 
-    Supported: attrs classes (nested ones go to `$defs`, so recursion works), `list[T]`,
-    `tuple[T, ...]`, `set[T]` / `frozenset[T]`, `dict[str, T]`, `Literal[...]`, `Enum`
-    subclasses, `str`, `int`, `float`, `bool`, `None`, `T | None`, unions, `Annotated[T,
-    "description"]`, `NewType`s and `Any`. Property names are the attrs field names
-    (`field.name`, not the `__init__` alias); fields with `init=False` are left out.
+    Supported: attrs classes (nested ones go to ``$defs``, so recursion works), ``list[T]``,
+    ``tuple[T, ...]``, ``set[T]`` / ``frozenset[T]``, ``dict[str, T]``, ``Literal[...]``, ``Enum``
+    subclasses, ``str``, ``int``, ``float``, ``bool``, ``None``, ``T | None``, unions, `Annotated[T,
+    "description"]`, `NewType`s and ``Any``. Property names are the attrs field names
+    (``field.name``, not the ``__init__`` alias); fields with ``init=False`` are left out.
 
     Descriptions: a class's docstring prose describes its object; a field is described by
-    `attrs.field(metadata={"description": ...})`, else by a string (or `Doc("...")`) in its
-    `Annotated` metadata, else by the class docstring's `Attributes:` section.
+    ``attrs.field(metadata={"description": ...})``, else by a string (or ``Doc("...")``) in its
+    ``Annotated`` metadata, else by the class docstring's ``Attributes:`` section.
 
-    With `strict=True` (the default) the schema follows the structured-outputs rules: closed
+    With ``strict=True`` (the default) the schema follows the structured-outputs rules: closed
     objects, every property required, defaulted fields nullable. Types that strict mode cannot
-    express (`dict[str, T]`, `Any`, bare `list`, fixed-length tuples) raise `SchemaError`.
+    express (``dict[str, T]``, ``Any``, bare ``list``, fixed-length tuples) raise ``SchemaError``.
     """
     builder = _Builder(strict)
     path = tp.__name__ if _is_attrs_class(tp) else "$"
@@ -79,7 +70,7 @@ def json_schema(tp: Any, *, strict: bool = True) -> Schema:
 
 
 def response_format_for(cls: type, *, name: str | None = None, strict: bool = True) -> Schema:
-    """Return the `response_format` that asks the model for a JSON instance of `cls`."""
+    """Return the ``response_format`` that asks the model for a JSON instance of ``cls``."""
     schema = json_schema(cls, strict=strict)
     if strict and schema.get("type") != "object":
         raise SchemaError(f"$: strict structured outputs need an object at the root, not {cls!r}")
@@ -99,7 +90,7 @@ class FunctionSpec:
     strict: bool
 
     def to_tool(self) -> Schema:
-        """Return the `tools` entry: `{"type": "function", "function": {...}}`."""
+        """Return the ``tools`` entry: ``{"type": "function", "function": {...}}``."""
         function: Schema = {"name": self.name}
         if self.description is not None:
             function["description"] = self.description
@@ -115,12 +106,12 @@ def function_spec(
     """Describe a plain (sync or async) function from its signature and docstring.
 
     Each parameter becomes a property of the arguments object, typed from its annotation
-    (anything `json_schema()` supports). Parameters without defaults are required; in strict
+    (anything ``json_schema()`` supports). Parameters without defaults are required; in strict
     mode all are, and the defaulted ones become nullable. The description is the docstring's
     prose (the text before its first section). A parameter is described by a string in its
-    `Annotated` metadata, else by a Google-style `Args:` section, reST `:param x:` fields or a
-    NumPy `Parameters` section. Decorators that use `functools.wraps` are seen through.
-    `*args`, `**kwargs`, positional-only and unannotated parameters raise `SchemaError`.
+    ``Annotated`` metadata, else by a Google-style ``Args:`` section, reST ``:param x:`` fields or a
+    NumPy ``Parameters`` section. Decorators that use ``functools.wraps`` are seen through.
+    ``*args``, ``**kwargs``, positional-only and unannotated parameters raise ``SchemaError``.
     """
     fn_name = getattr(fn, "__name__", repr(fn))
     doc = parse_docstring(inspect.getdoc(fn))
@@ -158,7 +149,7 @@ def _param_slot(
 
 
 def _field_slots(cls: type, path: str) -> list[_Slot]:
-    """The slots of an attrs class's `__init__` fields."""
+    """The slots of an attrs class's ``__init__`` fields."""
     doc = parse_docstring(cls.__doc__)
     hints = _type_hints(cls, path)
     # Fields outside __init__ cannot be set from JSON, so they are not part of the schema.
@@ -167,14 +158,14 @@ def _field_slots(cls: type, path: str) -> list[_Slot]:
 
 
 def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: Docstring) -> _Slot:
-    """A field's slot, described by its metadata, else `Annotated`, else the class docstring."""
+    """A field's slot, described by its metadata, else ``Annotated``, else the class docstring."""
     tp, annotated_doc = _peel_annotated(tp)
     description = field.metadata.get("description") or annotated_doc or doc.params.get(field.name)
     return _Slot(field.name, tp, field.default, description)
 
 
 class _Builder:
-    """Builds one schema document, collecting the attrs classes it meets into `$defs`."""
+    """Builds one schema document, collecting the attrs classes it meets into ``$defs``."""
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
@@ -183,7 +174,7 @@ class _Builder:
         self.ref_counts: dict[str, int] = {}
 
     def schema(self, tp: Any, path: str) -> Schema:
-        """The schema of any supported type; `path` names where `tp` sits, for errors."""
+        """The schema of any supported type; ``path`` names where ``tp`` sits, for errors."""
         tp = type(None) if tp is None else tp
         if isinstance(tp, typing.NewType):
             return self.schema(tp.__supertype__, path)
@@ -212,7 +203,7 @@ class _Builder:
         return schema
 
     def finish(self, schema: Schema) -> Schema:
-        """The document: the root class inlined, and `$defs` if anything refers to one."""
+        """The document: the root class inlined, and ``$defs`` if anything refers to one."""
         root = schema.get("$ref", "").removeprefix("#/$defs/")
         if root and len(schema) == 1:
             # A recursive root keeps its definition too, for the references inside it.
@@ -221,7 +212,7 @@ class _Builder:
         return schema | {"$defs": self.defs} if self.defs else schema
 
     def _ref(self, cls: type, path: str) -> Schema:
-        """A `$ref` to the definition of an attrs class, building it on first sight."""
+        """A ``$ref`` to the definition of an attrs class, building it on first sight."""
         name = self.names.get(cls)
         if name is None:
             name = self.names[cls] = self._free_name(cls.__name__)
@@ -231,7 +222,7 @@ class _Builder:
         return {"$ref": f"#/$defs/{name}"}
 
     def _free_name(self, name: str) -> str:
-        """`name`, or `name2`, `name3`, ... when a different class already has it."""
+        """``name``, or ``name2``, ``name3``, ... when a different class already has it."""
         candidate, n = name, 1
         while candidate in self.defs:
             n += 1
@@ -318,109 +309,3 @@ _BY_ORIGIN: Final[Mapping[Any, _Handler]] = {
     Literal: _Builder._literal,
     Annotated: _Builder._annotated,
 }
-
-
-def _is_attrs_class(tp: Any) -> bool:
-    return isinstance(tp, type) and attrs.has(tp)
-
-
-def _class_doc(cls: type) -> str | None:
-    return parse_docstring(cls.__doc__).prose or None
-
-
-def _type_hints(obj: Any, path: str) -> dict[str, Any]:
-    """Resolved annotations, keeping `Annotated`; unresolvable names become a SchemaError."""
-    try:
-        return typing.get_type_hints(obj, include_extras=True)
-    except NameError as exc:
-        raise SchemaError(f"{path}: cannot resolve type hints ({exc})") from exc
-
-
-def _enum_schema(cls: type[Enum], path: str) -> Schema:
-    schema = _enum_of([member.value for member in cls], f"{path} ({cls.__name__})")
-    return _with_description(schema, _class_doc(cls))
-
-
-def _enum_of(values: list[Any], path: str) -> Schema:
-    """`const` or `enum` for the values, with their JSON type(s) in first-seen order."""
-    json_types = [_JSON_TYPES.get(type(value)) for value in values]
-    if None in json_types:
-        bad = values[json_types.index(None)]
-        raise SchemaError(f"{path}: {bad!r} is not a JSON string, number, boolean or null")
-    distinct = list(dict.fromkeys(json_types))
-    schema: Schema = {"type": distinct[0] if len(distinct) == 1 else distinct}
-    return schema | ({"const": values[0]} if len(values) == 1 else {"enum": values})
-
-
-def _any_of(schemas: list[Schema]) -> Schema:
-    """`anyOf` the schemas, flattening members that are bare `anyOf`s themselves."""
-    flat = [s for schema in schemas for s in (_bare_any_of(schema) or [schema])]
-    return {"anyOf": flat}
-
-
-def _bare_any_of(schema: Schema) -> list[Schema] | None:
-    return schema["anyOf"] if schema.keys() == {"anyOf"} else None
-
-
-def _nullable(schema: Schema) -> Schema:
-    """The schema that also allows null: `"type": [T, "null"]` when plain, else `anyOf`."""
-    if _allows_null(schema):
-        return schema
-    json_type = schema.get("type")
-    if isinstance(json_type, str) and schema.keys() <= {"type", "description"}:
-        return schema | {"type": [json_type, "null"]}
-    return _any_of([schema, {"type": "null"}])
-
-
-def _allows_null(schema: Schema) -> bool:
-    if not schema:
-        return True  # no constraint at all
-    json_type = schema.get("type")
-    if json_type == "null" or (isinstance(json_type, list) and "null" in json_type):
-        return True
-    return any(_allows_null(member) for member in schema.get("anyOf", ()))
-
-
-def _with_default(schema: Schema, default: Any) -> Schema:
-    # Factories are not called (they may have side effects); their defaults go unstated.
-    value = _NOT_JSON if isinstance(default, _FACTORY) else _as_json(default)
-    return schema if value is _NOT_JSON else schema | {"default": value}
-
-
-def _as_json(value: Any) -> Any:
-    """A JSON copy of `value`, or `_NOT_JSON` when it has no faithful one."""
-    try:
-        return json.loads(json.dumps(value, allow_nan=False, default=_enum_value))
-    except (TypeError, ValueError):
-        return _NOT_JSON
-
-
-def _enum_value(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"{type(value)!r} is not JSON")
-
-
-def _with_description(schema: Schema, description: str | None) -> Schema:
-    if not description:
-        return schema
-    # Strict servers reject keywords beside `$ref`; a one-member anyOf carries it instead.
-    if "$ref" in schema:
-        return {"anyOf": [schema], "description": description}
-    return schema | {"description": description}
-
-
-def _peel_annotated(tp: Any) -> tuple[Any, str | None]:
-    """`(T, description)` from `Annotated[T, ...]`; `(tp, None)` for anything else."""
-    if typing.get_origin(tp) is not Annotated:
-        return tp, None
-    return tp.__origin__, _description_in(tp.__metadata__)
-
-
-def _description_in(metadata: Iterable[Any]) -> str | None:
-    """The first plain string, or `Doc("...")`-like `.documentation`, in Annotated metadata."""
-    for item in metadata:
-        text = item if isinstance(item, str) else getattr(item, "documentation", None)
-        if isinstance(text, str):
-            return text
-    return None

@@ -1,8 +1,8 @@
 """Sans-I/O decoder for ``text/event-stream`` bodies (Server-Sent Events).
 
-Bytes go in, :class:`ServerSentEvent` values come out. Nothing here knows about sockets,
+Bytes go in, ``ServerSentEvent`` values come out. Nothing here knows about sockets,
 HTTP, JSON or asyncio: ``_streaming.py`` reads the body and hands each chunk to
-:meth:`SSEDecoder.feed`.
+``SSEDecoder.feed``.
 
 Goals:
 
@@ -106,9 +106,9 @@ def _limit(max_size: int | None) -> int:
 class LineDecoder:
     """Split a byte stream into UTF-8 lines that end at CRLF, LF or CR, and at nothing else.
 
-    :meth:`feed` returns the lines that a chunk completes, and :meth:`flush` ends the input
+    ``feed`` returns the lines that a chunk completes, and ``flush`` ends the input
     and returns the unterminated final line, if there is one. Lines come without their line
-    endings, decoded with errors="replace". Raises :class:`EventTooLarge` only when the
+    endings, decoded with errors="replace". Raises ``EventTooLarge`` only when the
     unterminated line grows past ``max_line_size`` bytes (``None``: no limit).
     """
 
@@ -195,11 +195,11 @@ def _split_lines(block: bytes) -> list[str]:
 
 
 class SSEDecoder:
-    """Incremental WHATWG event-stream parser: bytes in, :class:`ServerSentEvent` values out.
+    """Incremental WHATWG event-stream parser: bytes in, ``ServerSentEvent`` values out.
 
-    Give each chunk of the body to :meth:`feed` as it arrives, and call :meth:`flush` once at
+    Give each chunk of the body to ``feed`` as it arrives, and call ``flush`` once at
     the end. One decoder parses one stream: to reconnect, start a new decoder and send this
-    one's :attr:`last_event_id` as the ``Last-Event-ID`` header.
+    one's ``last_event_id`` as the ``Last-Event-ID`` header.
 
     Never raises for what the bytes say: invalid UTF-8 decodes to U+FFFD, and lines the
     algorithm does not understand are ignored. A ``retry:`` value too long for ``int()``
@@ -207,7 +207,7 @@ class SSEDecoder:
 
     ``max_event_size`` (bytes, 16 MiB by default, ``None`` for no limit) bounds memory: a
     line that grows past it without a line ending, or an event whose lines grow past it
-    without a blank line, raises :class:`EventTooLarge`. The event's count is of the reads
+    without a blank line, raises ``EventTooLarge``. The event's count is of the reads
     that it spans whole, so it may start counting up to one read late; together the two
     bounds hold the buffers under twice the limit plus one read.
     """
@@ -273,7 +273,7 @@ class SSEDecoder:
 
         When no event was dispatched, this tells a body that is no event stream at all (a JSON
         error sent as ``text/event-stream``, say) from an empty or keep-alive-only one. A line
-        counts once it is complete; an unterminated final line counts when :meth:`flush` runs.
+        counts once it is complete; an unterminated final line counts when ``flush`` runs.
         """
         return self._data_seen
 

@@ -38,19 +38,34 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO, Protocol, Unpack
 
 import attrs
 
-from . import _converter
-from ._batch import Batch
-from ._batch_item import BatchItem, BatchStats
-from ._batch_jsonl import LineError, encode, invalid_record, is_completed, parse_line
-from ._batch_jsonl import result_record as _result_record
-from ._exceptions import DosAIError
+from dosai_async._core._exceptions import DosAIError
+from dosai_async._models import _converter
 
-if TYPE_CHECKING:
-    from ._client import AsyncDosAI
+from ._fanout import Batch, BatchParams, BatchRequests
+from ._item import BatchItem, BatchStats
+from ._jsonl import LineError, encode, invalid_record, is_completed, parse_line
+from ._jsonl import result_record as _result_record
+
+
+class _BatchCompletions(Protocol):
+    def batch(self, requests: BatchRequests, **pacing: Unpack[BatchParams]) -> Batch: ...
+
+
+class _BatchChat(Protocol):
+    @property
+    def completions(self) -> _BatchCompletions: ...
+
+
+class BatchClient(Protocol):
+    """What ``run_batch_file`` needs of a client: ``client.chat.completions.batch``."""
+
+    @property
+    def chat(self) -> _BatchChat: ...
+
 
 #: How many malformed lines a summary lists (all are counted).
 MAX_LISTED_INVALID = 100
@@ -113,36 +128,34 @@ class BatchSummary(BatchProgress):
 
 ProgressCallback = Callable[[BatchProgress], object]
 
+#: The progress fields that are the live batch's counters: ``BatchStats`` declares them,
+#: ``BatchProgress`` copies them (a frozen snapshot), and no third list names them.
+_LIVE_COUNTERS = tuple(f.name for f in attrs.fields(BatchProgress) if hasattr(BatchStats, f.name))
+
 
 async def run_batch_file(
-    client: AsyncDosAI,
+    client: BatchClient,
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
     *,
-    concurrency: int = 64,
-    requests_per_minute: float | None = None,
-    tokens_per_minute: float | None = None,
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
     fsync: bool = False,
+    **pacing: Unpack[BatchParams],
 ) -> BatchSummary:
     """Run a Batch API JSONL file, appending a result line per request to ``output_path``.
 
     Re-running with the same output resumes: completed ``custom_id`` values are skipped and
-    the failed ones retried. Raises ``OSError`` for unreadable files and ``DosAIError`` when
-    another run holds the output.
+    the failed ones retried. ``client`` is an ``AsyncDosAI``; ``concurrency``,
+    ``requests_per_minute`` and ``tokens_per_minute`` pace it (``BatchParams``). Raises
+    ``OSError`` for unreadable files and ``DosAIError`` when another run holds the output.
     """
     run = _FileRun(Path(input_path), progress, fsync)
     run.total = _count_requests(run.input_path)
     with _open_output(Path(output_path)) as output:
         run.output = output
         run.done = _completed_ids(Path(output_path))
-        batch = client.chat.completions.batch(
-            run.requests,
-            concurrency=concurrency,
-            requests_per_minute=requests_per_minute,
-            tokens_per_minute=tokens_per_minute,
-        )
+        batch = client.chat.completions.batch(run.requests, **pacing)
         return await run.drive(batch, stop)
 
 
@@ -259,15 +272,7 @@ class _FileRun:
 
 
 def _batch_counts(stats: BatchStats) -> dict[str, int]:
-    return {
-        "succeeded": stats.succeeded,
-        "failed": stats.failed,
-        "retrying": stats.retrying,
-        "in_flight": stats.in_flight,
-        "requests": stats.requests,
-        "throttled": stats.throttled,
-        "tokens": stats.tokens,
-    }
+    return {name: getattr(stats, name) for name in _LIVE_COUNTERS}
 
 
 async def _stop_when(stop: asyncio.Event, batch: Batch) -> None:

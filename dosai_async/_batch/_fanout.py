@@ -27,28 +27,41 @@ Decisions:
 - ``stop()`` is the graceful end (a CLI's first Ctrl-C): nothing new is sent, requests on
   the wire finish and are yielded, the iteration ends. Items never finished are left out
   (awaited results hold a ``DosAIError`` saying so).
-- This module sits beside ``_resources`` (L3) and uses the client only through
-  ``Completions.create``; it imports neither ``_resources`` nor ``_client`` at run time.
+- The batch gets what it needs, not the client: a ``create`` callable (each attempt is one
+  call with retries off) and ``policy_for``, which resolves a request's retry policy the
+  way ``create`` would. It imports neither ``_resources`` nor ``_client``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
-from ._batch_item import BatchItem, BatchStats, ItemRunner
-from ._batch_pacer import AdaptivePacer
-from ._exceptions import DosAIError
-from ._types import ChatCompletion
+from dosai_async._core._exceptions import DosAIError
+from dosai_async._models._params import CreateFn
+from dosai_async._models._types import ChatCompletion
 
-if TYPE_CHECKING:
-    from ._resources import Completions
+from ._item import BatchItem, BatchStats, ItemRunner, PolicyFn
+from ._pacer import AdaptivePacer
 
 #: What a batch takes: an iterable or async iterable of ``create`` keyword mappings.
 BatchRequests = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 #: Called with each ``BatchItem`` as it is handed out (progress bars, logging).
 BatchCallback = Callable[[BatchItem], object]
+
+
+class BatchParams(TypedDict, total=False):
+    """How a batch is paced; declared once for ``batch()``, ``run_batch_file`` and ``dosai batch``.
+
+    ``concurrency`` (default 64) caps the requests in flight; ``requests_per_minute`` and
+    ``tokens_per_minute`` cap the pace on this side (unset: no cap).
+    """
+
+    concurrency: int
+    requests_per_minute: float | None
+    tokens_per_minute: float | None
+
 
 _WAKE = object()  # queued to make the consumer re-check whether the batch is over
 
@@ -70,7 +83,8 @@ class Batch:
 
     def __init__(
         self,
-        completions: Completions,
+        create: CreateFn,
+        policy_for: PolicyFn,
         requests: BatchRequests,
         *,
         concurrency: int = 64,
@@ -86,7 +100,7 @@ class Batch:
             tokens_per_minute=tokens_per_minute,
         )
         self.stats = BatchStats()
-        self._runner = ItemRunner(completions, self._pacer, self.stats)
+        self._runner = ItemRunner(create, policy_for, self._pacer, self.stats)
         self._requests = requests
         self._on_result = on_result
         self._limit = held_at_most(concurrency)
@@ -115,6 +129,8 @@ class Batch:
     async def aclose(self) -> None:
         """Cancel whatever is still in flight and wait for it (safe to call at any time)."""
         await self._cancel_all()
+
+    close = aclose
 
     def stop(self) -> None:
         """Send nothing more: requests on the wire finish and are yielded, then it ends."""

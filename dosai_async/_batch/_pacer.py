@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from ._config import header
+from dosai_async._core._config import header
 
 _MINUTE = 60.0
 _FOREVER = math.inf

@@ -32,26 +32,26 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, TypeVar, Unpack
 
 import attrs
 
-from . import _converter
-from ._exceptions import ResponseValidationError
-from ._normalize import normalize
-from ._params import ParseParams
-from ._schema import response_format_for
-from ._types import (
+from dosai_async._core._exceptions import ResponseValidationError
+from dosai_async._models import _converter
+from dosai_async._models._params import CreateFn, ParseParams
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
     Choice,
     MessageParam,
 )
+from dosai_async._streaming._manager import StreamManager
+from dosai_async._streaming._stats import StreamStats
+from dosai_async._streaming._stream import AsyncStream
 
-if TYPE_CHECKING:
-    from ._resources import Completions
-    from ._streaming import AsyncStream, StreamStats
+from ._normalize import normalize
+from ._schema import response_format_for
 
 __all__ = [
     "OutputParser",
@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Opens a chunk stream: ``create(stream=True, ...)`` with ``stream`` left out.
+OpenStreamFn = Callable[..., Awaitable[AsyncStream[ChatCompletionChunk]]]
 #: The parsed type of ``parse(response_format=SomeClass)``, for signatures elsewhere.
 ParsedT = TypeVar("ParsedT")
 
@@ -244,23 +246,23 @@ def _excerpt(content: str, limit: int = 200) -> str:
 
 
 async def parse(
-    completions: Completions,
+    create: CreateFn,
     *,
     messages: Iterable[MessageParam],
     model: str,
     response_format: type[T] | Mapping[str, Any],
     **params: Unpack[ParseParams],
 ) -> ParsedChatCompletion[T]:
-    """``completions.create()`` with the structured response format, then parse the answer."""
+    """``create()`` with the structured response format, then parse the answer."""
     parser = output_parser(response_format)
-    completion = await completions.create(
+    completion = await create(
         messages=messages, model=model, response_format=parser.request_format, **params
     )
     return parser.parse_completion(completion)
 
 
 def stream_parse(
-    completions: Completions,
+    open_stream: OpenStreamFn,
     *,
     messages: Iterable[MessageParam],
     model: str,
@@ -270,17 +272,16 @@ def stream_parse(
     """A streamed ``parse()``: ``async with`` gives a ``ParsedStream``."""
     parser = output_parser(response_format)  # fails before any request is made
 
-    async def open_stream() -> ParsedStream[T]:
-        stream: AsyncStream[ChatCompletionChunk] = await completions.create(
+    async def open_parsed() -> ParsedStream[T]:
+        stream = await open_stream(
             messages=messages,
             model=model,
-            stream=True,
             response_format=parser.request_format,
             **params,
         )
         return ParsedStream(stream, parser)
 
-    return ParsedStreamManager(open_stream)
+    return ParsedStreamManager(open_parsed)
 
 
 class ParsedStream(Generic[T]):
@@ -323,21 +324,11 @@ class ParsedStream(Generic[T]):
         return done.choices[0].message.parsed
 
     async def close(self) -> None:
-        """Close the connection now."""
+        """Close the connection now; safe to call more than once."""
         await self.stream.close()
 
+    aclose = close
 
-class ParsedStreamManager(Generic[T]):
+
+class ParsedStreamManager(StreamManager[ParsedStream[T]]):
     """``async with completions.stream_parse(...) as stream``: opens, then closes."""
-
-    def __init__(self, opener: Callable[[], Awaitable[ParsedStream[T]]]) -> None:
-        self._opener = opener
-        self._stream: ParsedStream[T] | None = None
-
-    async def __aenter__(self) -> ParsedStream[T]:
-        self._stream = await self._opener()
-        return self._stream
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stream is not None:
-            await self._stream.close()

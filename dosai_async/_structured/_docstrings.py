@@ -1,8 +1,8 @@
 """Docstrings: enough of Google, reST and NumPy style to find the prose and the parameters.
 
-Used by `_schema` to describe objects, properties and function parameters. Plan: find the
-lines where sections start (`Args:`, an underlined `Parameters`, a run of `:param x:`
-fields), then read each section's `{name: description}` entries; the prose is everything
+Used by ``_schema`` to describe objects, properties and function parameters. Plan: find the
+lines where sections start (``Args:``, an underlined ``Parameters``, a run of ``:param x:``
+fields), then read each section's ``{name: description}`` entries; the prose is everything
 before the first section. Anything unrecognised is simply not a parameter description.
 """
 
@@ -53,7 +53,7 @@ def parse_docstring(doc: str | None) -> Docstring:
 
 
 def _section_style(lines: list[str], i: int) -> str:
-    """Which kind of section starts at line `i`: "google", "numpy", "rest" or ""."""
+    """Which kind of section starts at line ``i``: "google", "numpy", "rest" or ""."""
     line = lines[i]
     title = line.strip().lower()
     if line and not line[0].isspace() and title.endswith(":") and title[:-1] in _SECTIONS:
@@ -68,7 +68,7 @@ def _section_style(lines: list[str], i: int) -> str:
 
 
 def _section_params(style: str, lines: list[str]) -> dict[str, str]:
-    """The `{name: description}` entries of one section, if it lists parameters."""
+    """The ``{name: description}`` entries of one section, if it lists parameters."""
     if style == "rest":
         return _rest_params(lines)
     if lines[0].strip().lower().rstrip(":") not in _PARAM_SECTIONS:
@@ -77,19 +77,19 @@ def _section_params(style: str, lines: list[str]) -> dict[str, str]:
 
 
 def _google_params(lines: list[str]) -> dict[str, str]:
-    """`name (type): text` heads, the text going on in the indented lines below."""
+    """``name (type): text`` heads, the text going on in the indented lines below."""
     entries = ((_GOOGLE_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
     return {m[1]: " ".join([m[2], *rest]).strip() for m, rest in entries if m}
 
 
 def _numpy_params(lines: list[str]) -> dict[str, str]:
-    """`name : type` heads, the text in the indented lines below."""
+    """``name : type`` heads, the text in the indented lines below."""
     entries = ((_NUMPY_ENTRY.fullmatch(head), rest) for head, rest in _entries(lines))
     return {m[1]: " ".join(rest) for m, rest in entries if m}
 
 
 def _rest_params(lines: list[str]) -> dict[str, str]:
-    """`:param [type] name: text` fields, which may go on in indented lines."""
+    """``:param [type] name: text`` fields, which may go on in indented lines."""
     fields = (_REST_FIELD.fullmatch(" ".join([head, *rest])) for head, rest in _entries(lines))
     return {m[1]: m[2] for m in fields if m}
 

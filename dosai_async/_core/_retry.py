@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import tenacity
 
 from ._config import RetryPolicy, backoff_seconds, header, parse_retry_after
+from ._deadline import Deadline
 from ._exceptions import APIConnectionError, APIStatusError, APIStreamError, APITimeoutError
 
 T = TypeVar("T")
@@ -63,19 +63,6 @@ def _backoff(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> fl
     delay = backoff_seconds(policy, attempt)
     # Full jitter: spreads a crowd of clients that failed together across the whole window.
     return delay * rand() if policy.jitter else delay
-
-
-class Deadline:
-    """The monotonic end of a call; ``None`` means unbounded."""
-
-    __slots__ = ("end",)
-
-    def __init__(self, seconds: float | None) -> None:
-        self.end = None if seconds is None else time.monotonic() + seconds
-
-    def remaining(self) -> float | None:
-        """Seconds left (never negative), or ``None`` when unbounded."""
-        return None if self.end is None else max(self.end - time.monotonic(), 0.0)
 
 
 async def call_with_retries(

@@ -16,8 +16,6 @@ from typing import Any
 import attrs
 
 DEFAULT_BASE_URL = "https://api.dos.ai/v1"
-API_KEY_ENV = "DOS_AI_API_KEY"
-BASE_URL_ENV = "DOS_AI_BASE_URL"
 
 #: Statuses retried by default (DESIGN.md): request timeout, conflict, rate limit, 5xx.
 DEFAULT_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})

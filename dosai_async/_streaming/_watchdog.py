@@ -25,7 +25,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator, Callable
 
-from ._exceptions import APITimeoutError
+from dosai_async._core._exceptions import APITimeoutError
 
 #: Seconds left until the nearest deadline (``None``: no deadline), and its name.
 Limit = Callable[[], tuple[float | None, str]]

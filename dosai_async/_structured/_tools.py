@@ -4,7 +4,7 @@ Plan: ``FunctionToolSpec`` wraps a function once: its ``FunctionSpec`` (the JSON
 model sees) and an attrs class generated from its signature, through which the package
 converter turns the model's ``arguments`` JSON into typed values (an attrs-typed parameter
 arrives as an instance, with paths such as ``get_weather.city`` in errors). ``run_tools``
-is then a short loop over ``completions.create()``: ask, run the requested calls, append
+is then a short loop over a ``create`` callable: ask, run the requested calls, append
 the results, repeat.
 
 Decisions:
@@ -39,10 +39,8 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import (
-    TYPE_CHECKING,
     Any,
     Generic,
-    Literal,
     ParamSpec,
     TypeVar,
     Unpack,
@@ -51,12 +49,10 @@ from typing import (
 
 import attrs
 
-from . import _converter
-from ._exceptions import DosAIError, ResponseValidationError
-from ._normalize import Slot, normalize_fields, slot
-from ._params import ToolRunParams
-from ._schema import FunctionSpec, function_spec
-from ._types import (
+from dosai_async._core._exceptions import ResponseValidationError
+from dosai_async._models import _converter
+from dosai_async._models._params import CreateFn, ToolRunParams
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionMessageToolCall,
@@ -64,8 +60,15 @@ from ._types import (
     ToolMessage,
 )
 
-if TYPE_CHECKING:
-    from ._resources import Completions
+from ._normalize import Slot, normalize_fields, slot
+from ._schema import FunctionSpec, function_spec
+from ._tool_results import (
+    ToolArgumentsError,
+    ToolCallError,
+    ToolErrorMode,
+    ToolRoundLimitError,
+    ToolRunResult,
+)
 
 __all__ = [
     "FunctionToolSpec",
@@ -86,66 +89,6 @@ R = TypeVar("R")
 
 # What the OpenAI-style APIs accept as a function name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-# --- errors and results ------------------------------------------------------------------
-
-
-class ToolCallError(DosAIError):
-    """A tool call that could not be completed; ``__cause__`` is what the tool raised.
-
-    ``name`` is the tool's name and ``tool_call`` the model's call (``None`` when raised by
-    ``FunctionToolSpec.parse_arguments`` outside the loop).
-    """
-
-    def __init__(
-        self, message: str, *, name: str, tool_call: ChatCompletionMessageToolCall | None = None
-    ) -> None:
-        super().__init__(message)
-        self.name = name
-        self.tool_call = tool_call
-
-
-class ToolArgumentsError(ToolCallError):
-    """The model's side of a failed call: unknown tool, or arguments that do not fit."""
-
-
-class ToolRoundLimitError(DosAIError):
-    """``max_rounds`` requests were made and the model still asked for tools.
-
-    ``messages`` is the conversation so far (valid to send again, e.g. with a higher
-    limit), ``completion`` the last reply with its pending ``tool_calls``.
-    """
-
-    def __init__(
-        self, message: str, *, messages: list[MessageParam], completion: ChatCompletion
-    ) -> None:
-        super().__init__(message)
-        self.messages = messages
-        self.completion = completion
-
-
-#: ``on_tool_error``: report failures to the model, raise them, or format the report.
-ToolErrorMode = Literal["report", "raise"] | Callable[[ToolCallError], str]
-
-
-@attrs.frozen
-class ToolRunResult:
-    """The end of a tool loop: the final completion and the whole conversation.
-
-    ``messages`` holds the messages given, then every assistant message and tool result,
-    then the final assistant message: append a user message to continue. ``rounds`` counts
-    the requests made.
-    """
-
-    completion: ChatCompletion
-    messages: list[MessageParam]
-    rounds: int
-
-    @property
-    def content(self) -> str | None:
-        """The final answer's text."""
-        return self.completion.choices[0].message.content
 
 
 # --- tools -------------------------------------------------------------------------------
@@ -319,7 +262,7 @@ def _toolbox(tools: Iterable[Callable[..., Any]]) -> dict[str, FunctionToolSpec[
 
 
 async def run_tools(
-    completions: Completions,
+    create: CreateFn,
     *,
     messages: Iterable[MessageParam],
     tools: Iterable[Callable[..., Any]],
@@ -341,7 +284,7 @@ async def run_tools(
     wire = [spec.to_tool() for spec in runner.tools.values()]
     history = list(messages)
     for rounds in range(1, max_rounds + 1):
-        completion = await completions.create(messages=history, model=model, tools=wire, **params)
+        completion = await create(messages=history, model=model, tools=wire, **params)
         message = _first_message(completion)
         if not message.tool_calls:
             return ToolRunResult(completion, [*history, message], rounds)

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ._types import (
+from dosai_async._models._types import (
     NO_EXTRA,
     ChatCompletion,
     ChatCompletionChunk,

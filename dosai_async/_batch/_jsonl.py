@@ -24,16 +24,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from . import _converter
-from ._exceptions import (
+from dosai_async._core._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     DosAIError,
     ResponseValidationError,
 )
-from ._params import OPTION_KEYS, PARAM_KEYS
-from ._types import ChatCompletion
+from dosai_async._models import _converter
+from dosai_async._models._params import OPTION_KEYS, PARAM_KEYS
+from dosai_async._models._types import ChatCompletion
 
 CHAT_URLS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _BODY_KEYS = (PARAM_KEYS - OPTION_KEYS) | {"model", "messages"}

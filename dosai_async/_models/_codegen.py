@@ -28,7 +28,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
-from ._exceptions import MAX_DEPTH, value_too_deep
+from dosai_async._core._error_bodies import MAX_DEPTH, value_too_deep
 
 Hook = Callable[[Any], Any]
 HookFor = Callable[[Any], Callable[[Any, Any], Any]]
@@ -206,12 +206,13 @@ def _collect_extra(builder: _Builder, cls: type, local: frozenset[str]) -> None:
     if "extra" not in attrs.fields_dict(cls):
         return
     builder.globs["__known"] = frozenset(f.name for f in attrs.fields(cls) if f.name not in local)
-    builder.globs["__extra"] = _set_extra
+    builder.globs["__extra"] = set_extra
     builder.lines.append("    if not __known.issuperset(o):")
     builder.lines.append("        __extra(obj, o, __known)")
 
 
-def _set_extra(obj: Any, data: Mapping[str, Any], known: frozenset[str]) -> None:
+def set_extra(obj: Any, data: Mapping[str, Any], known: frozenset[str]) -> None:
+    """Keep the keys of ``data`` outside ``known`` in ``obj.extra`` (the one collector)."""
     unknown = {k: v for k, v in data.items() if k not in known}
     check_nesting(unknown)
     # A frozen instance: set the one field attrs' own __init__ would have set, only for the

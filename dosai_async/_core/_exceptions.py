@@ -1,0 +1,262 @@
+"""The error tree, and the one table that maps an HTTP status to its class.
+
+::
+
+    DosAIError
+    ├── APIConnectionError        no usable response (refused, reset, TLS, cut off)
+    │   └── APITimeoutError       a configured deadline elapsed (also a builtin TimeoutError)
+    ├── APIStatusError            non-2xx: status_code, message, type, code, param, request_id, ...
+    │   ├── BadRequestError 400   AuthenticationError 401   InsufficientCreditsError 402
+    │   ├── PermissionDeniedError 403   NotFoundError 404   ConflictError 409
+    │   ├── ContextLengthExceededError 413   UnprocessableEntityError 422
+    │   ├── RateLimitError 429 (retry_after)   InternalServerError 5xx
+    │   ├──   └── ServiceUnavailableError 503
+    │   └── ContextWindowBadRequestError 400 that says the context window overflowed
+    │                             (vLLM's way): both a BadRequestError and a ContextLength...
+    ├── APIStreamError            in-band error inside a 200 stream (also typed like its status)
+    └── ResponseValidationError   a 2xx body that does not fit the model
+
+How a server's bytes become one of these errors (every body shape, the key masked, hostile
+nesting kept as text) lives next door, in ``_error_bodies``. Requests are described by method
+and URL only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._config import parse_retry_after
+
+
+class DosAIError(Exception):
+    """Base class of every error this package raises."""
+
+    message: str
+    status_code: int | None = None
+    type: str | None = None
+    code: str | int | None = None
+    param: str | None = None
+    request_id: str | None = None
+    body: object | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class APIConnectionError(DosAIError):
+    """No usable response: refused, reset, TLS failure, or a body cut off mid-way.
+
+    ``partial`` holds what a stream had accumulated before it was cut (a ``ChatCompletion``),
+    or ``None`` for non-streaming calls.
+    """
+
+    def __init__(
+        self,
+        message: str = "Connection error.",
+        *,
+        partial: object = None,
+        response_started: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.partial = partial
+        #: Whether any of the response had arrived; only failures before it are retried.
+        self.response_started = response_started
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """A configured deadline elapsed; ``deadline`` names which one (connect, read, total...)."""
+
+    def __init__(
+        self,
+        message: str = "Request timed out.",
+        *,
+        deadline: str = "total",
+        partial: object = None,
+    ) -> None:
+        super().__init__(message, partial=partial)
+        self.deadline = deadline
+
+
+class ErrorInfo:
+    """The fields every error-body shape is boiled down to."""
+
+    __slots__ = ("code", "message", "param", "type")
+
+    def __init__(
+        self,
+        message: str,
+        type: str | None = None,
+        code: str | int | None = None,
+        param: str | None = None,
+    ) -> None:
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+
+
+class APIStatusError(DosAIError):
+    """The server answered with a non-2xx status.
+
+    Carries everything the server said: ``status_code``, ``message``, ``type``, ``code``,
+    ``param``, ``request_id``, the response ``headers`` and the parsed (or raw text) ``body``.
+    """
+
+    def __init__(
+        self,
+        info: ErrorInfo,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: object = None,
+    ) -> None:
+        super().__init__(info.message)
+        self.status_code = status_code
+        self.type = info.type
+        self.code = info.code
+        self.param = info.param
+        self.request_id = request_id
+        self.headers: Mapping[str, str] = headers or {}
+        self.body = body
+
+    def __str__(self) -> str:
+        # "429 rate_limit_error: Rate limit exceeded (request_id=req_1)"
+        kind = f" {self.type}" if self.type else ""
+        rid = f" (request_id={self.request_id})" if self.request_id else ""
+        return f"{self.status_code}{kind}: {self.message}{rid}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed (also guardrail blocks)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account has no credits left. Never retried."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown model or path."""
+
+
+class ConflictError(APIStatusError):
+    """409: a conflicting request; retried."""
+
+
+class ContextLengthExceededError(APIStatusError):
+    """413: the prompt does not fit the model's context window. Never retried."""
+
+
+class ContextWindowBadRequestError(BadRequestError, ContextLengthExceededError):
+    """400 saying the prompt (or prompt plus ``max_tokens``) does not fit the context window.
+
+    vLLM reports an overflow as a plain 400 (``param: "input_tokens"``, or a ``max_tokens``
+    above ``max_model_len``), with no symbolic code. Raised as this class, so both
+    ``except ContextLengthExceededError`` and ``except BadRequestError`` catch it; never
+    retried. ``status_code`` stays 400.
+    """
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but semantically invalid."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` is the server's wait hint in seconds, if any."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``)."""
+        return parse_retry_after(self.headers)
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class ServiceUnavailableError(InternalServerError):
+    """503: the service is overloaded or down for maintenance."""
+
+
+class APIStreamError(APIStatusError):
+    """An error event inside a 200 stream.
+
+    Raised as a subclass that also inherits the class its ``status_code`` maps to (an in-band
+    ``code: 429`` is both an ``APIStreamError`` and a ``RateLimitError``). ``partial`` holds the
+    ``ChatCompletion`` accumulated before the error.
+    """
+
+    partial: object = None
+    #: Whether content had reached the stream before the error; only errors before it are
+    #: retried (a retry after content would duplicate tokens).
+    response_started: bool = True
+
+
+class ResponseValidationError(DosAIError):
+    """A 2xx body that does not fit the expected model; the message names the field path.
+
+    ``errors`` lists each finding as ``"<what> @ <path>"`` (e.g.
+    ``"invalid value for type, expected str @ ChatCompletion.choices[0].message.content"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: object = None,
+        status_code: int | None = None,
+        errors: tuple[str, ...] = (),
+    ):
+        super().__init__(message)
+        self.body = body
+        self.status_code = status_code
+        self.errors = errors
+
+
+# The one status table. Lookup falls back to InternalServerError for other 5xx and to
+# APIStatusError for anything else.
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: ContextLengthExceededError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    503: ServiceUnavailableError,
+}
+
+
+def status_class(status: int) -> type[APIStatusError]:
+    """The error class for an HTTP status."""
+    cls = _STATUS_CLASSES.get(status)
+    if cls is not None:
+        return cls
+    return InternalServerError if status >= 500 else APIStatusError
+
+
+_STREAM_CLASSES: dict[type[APIStatusError], type[APIStreamError]] = {}
+
+
+def stream_error_class(status: int) -> type[APIStreamError]:
+    """``APIStreamError`` mixed with the class ``status`` maps to, created once per class."""
+    base = status_class(status)
+    if base is APIStatusError:
+        return APIStreamError
+    cls = _STREAM_CLASSES.get(base)
+    if cls is None:
+        name = base.__name__.removesuffix("Error") + "StreamError"
+        cls = type(name, (APIStreamError, base), {"__module__": __name__})
+        _STREAM_CLASSES[base] = cls
+    return cls
