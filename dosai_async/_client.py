@@ -16,7 +16,8 @@ from ._core._env import API_KEY_ENV, BASE_URL_ENV
 from ._core._exceptions import DosAIError
 from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester
-from ._resources import Chat, Models
+from ._resources._chat import Chat
+from ._resources._models import Models
 from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from ._version import __version__
 

@@ -1,4 +1,4 @@
-"""API namespaces: ``client.chat.completions`` and ``client.models``.
+"""``client.chat.completions``: create, stream, parse, tools and batch over one ``_prepare``.
 
 Every request parameter is declared once, in ``_params`` (``TypedDict`` classes used with
 ``Unpack``), and shared by ``create``, ``stream`` and the helpers built on them: one
@@ -10,44 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Unpack, overload
-from urllib.parse import quote
 
 import attrs
 
-from ._batch._fanout import Batch, BatchCallback, BatchParams, BatchRequests
-from ._core._config import RetryPolicy, Timeout
-from ._core._deadline import Deadline
-from ._core._transport import StreamingResponse
-from ._models._params import (
+from dosai_async._batch._fanout import Batch, BatchCallback, BatchParams, BatchRequests
+from dosai_async._core._config import RetryPolicy, Timeout
+from dosai_async._core._deadline import Deadline
+from dosai_async._core._transport import StreamingResponse
+from dosai_async._models._params import (
     OPTION_KEYS,
     PARAM_KEYS,
     CompletionParams,
     ParseParams,
-    RequestOptions,
     ToolRunParams,
 )
-from ._models._types import (
+from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     MessageParam,
-    Model,
-    ModelList,
     ResponseMeta,
 )
-from ._requester import CallOptions, Requester, StreamFactory
-from ._streaming._manager import AsyncStreamManager
-from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
-from ._streaming._stream import AsyncStream
-from ._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
-from ._structured._output import parse as _parse
-from ._structured._output import stream_parse as _stream_parse
-from ._structured._tools import ToolErrorMode, ToolRunResult
-from ._structured._tools import run_tools as _run_tools
+from dosai_async._requester import CallOptions, StreamFactory
+from dosai_async._streaming._manager import AsyncStreamManager
+from dosai_async._streaming._sse import DEFAULT_MAX_EVENT_SIZE
+from dosai_async._streaming._stream import AsyncStream
+from dosai_async._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
+from dosai_async._structured._output import parse as _parse
+from dosai_async._structured._output import stream_parse as _stream_parse
+from dosai_async._structured._tools import ToolErrorMode, ToolRunResult
+from dosai_async._structured._tools import run_tools as _run_tools
 
-#: Gives the client's ``Requester`` (raising once the client is closed).
-RequesterFn = Callable[[], Requester]
-#: Merges the client's defaults with a call's overrides (``timeout``, ``retry``, ...).
-CallOptionsFn = Callable[[Mapping[str, Any]], CallOptions]
+from ._base import CallOptionsFn, RequesterFn
 
 DEFAULT_MODEL = "dos-ai"
 
@@ -362,24 +355,3 @@ class Chat:
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         self.completions = Completions(requester, call_options, max_event_size=max_event_size)
-
-
-class Models:
-    """``client.models``: the models the API serves."""
-
-    def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
-        self._requester = requester
-        self._call_options = call_options
-
-    async def list(self, **options: Unpack[RequestOptions]) -> ModelList:
-        """``GET /models``; the result iterates over ``Model`` objects."""
-        call = self._call_options(options)
-        return await self._requester().request_json("GET", "/models", ModelList, call)
-
-    async def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:
-        """``GET /models/{model}``."""
-        if not model:
-            raise ValueError("model must be a non-empty model id, e.g. 'dos-ai'")
-        call = self._call_options(options)
-        path = "/models/" + quote(model, safe="")
-        return await self._requester().request_json("GET", path, Model, call)

@@ -1,0 +1,32 @@
+"""``client.models``: the models the API serves."""
+
+from __future__ import annotations
+
+from typing import Unpack
+from urllib.parse import quote
+
+from dosai_async._models._params import RequestOptions
+from dosai_async._models._types import Model, ModelList
+
+from ._base import CallOptionsFn, RequesterFn
+
+
+class Models:
+    """``client.models``: the models the API serves."""
+
+    def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
+        self._requester = requester
+        self._call_options = call_options
+
+    async def list(self, **options: Unpack[RequestOptions]) -> ModelList:
+        """``GET /models``; the result iterates over ``Model`` objects."""
+        call = self._call_options(options)
+        return await self._requester().request_json("GET", "/models", ModelList, call)
+
+    async def retrieve(self, model: str, **options: Unpack[RequestOptions]) -> Model:
+        """``GET /models/{model}``."""
+        if not model:
+            raise ValueError("model must be a non-empty model id, e.g. 'dos-ai'")
+        call = self._call_options(options)
+        path = "/models/" + quote(model, safe="")
+        return await self._requester().request_json("GET", path, Model, call)
