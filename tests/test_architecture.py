@@ -205,12 +205,12 @@ def test_the_scan_counts_type_checking_and_function_imports() -> None:
     """The scan sees imports under TYPE_CHECKING and inside functions (the cases it exists for)."""
     source = (
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from ._client import AsyncDosAI\n"
-        "def f():\n    from ._core import _retry\n"
+        "if TYPE_CHECKING:\n    from .._client import AsyncDosAI\n"
+        "def f():\n    from .._core import _retry\n"
     )
     found = {
         target
-        for target, _ in _imports_of_source("dosai_async._resources", source)
+        for target, _ in _imports_of_source("dosai_async._resources._chat", source)
         if target.startswith(PACKAGE)
     }
     assert found == {"dosai_async._client", "dosai_async._core._retry"}
