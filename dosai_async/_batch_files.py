@@ -12,9 +12,13 @@ Decisions:
   written as an error line (``code: invalid_request``), so the output accounts for every
   request. A duplicate ``custom_id`` is reported but never written, since its line would
   be mistaken for the first one's result.
-- **The last line per ``custom_id`` wins.** A resumed run skips every ``custom_id`` whose
-  latest line is a success (status 200, ``error`` null) and re-sends the rest, appending
-  their new lines; nothing is ever rewritten, so earlier failures stay as history.
+- **One line per ``custom_id``, the latest.** A resumed run skips every ``custom_id``
+  whose latest line is a success (status 200, ``error`` null) and re-sends the rest,
+  appending their new lines. When a run ends (also when stopped or cancelled) and the
+  output holds an older line for an id it rewrote, the output is compacted to the latest
+  line per id: written whole to a temporary file beside it, flushed to disk, then put in
+  place with ``os.replace``, so a kill at any moment leaves either the old file or the new
+  one, never half of one. A run that only added new ids rewrites nothing.
 - **Kill safety.** Each result is one ``write()`` of a whole line on an unbuffered
   append-only descriptor: once it returns, the line is in the kernel and survives
   ``SIGKILL``; a kill can at worst leave one torn last line, which the next run cuts off
@@ -34,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -47,7 +53,8 @@ from ._batch import Batch
 from ._batch_item import BatchItem, BatchStats
 from ._batch_jsonl import LineError, encode, invalid_record, is_completed, parse_line
 from ._batch_jsonl import result_record as _result_record
-from ._exceptions import DosAIError
+from ._config import DEFAULT_RETRY_STATUSES
+from ._exceptions import APIConnectionError, APIStatusError, DosAIError
 
 if TYPE_CHECKING:
     from ._client import AsyncDosAI
@@ -71,7 +78,9 @@ class BatchProgress:
     """A snapshot of a file batch, handed to the ``progress`` callback after each event.
 
     ``total`` request lines in the input; ``skipped`` already completed in the output;
-    ``succeeded`` / ``failed`` in this run; ``invalid`` malformed lines; ``retrying``,
+    ``succeeded`` / ``failed`` in this run, ``transient`` of the failures those that may
+    pass on another run (connection errors, timeouts, 408, 409, 429 and 5xx answers, as
+    opposed to requests the server refused); ``invalid`` malformed lines; ``retrying``,
     ``in_flight``, ``requests`` (HTTP requests sent) and ``throttled`` (429/503 answers)
     from the live batch; ``tokens`` used by this run's successes; ``elapsed`` seconds.
     """
@@ -80,6 +89,7 @@ class BatchProgress:
     skipped: int = 0
     succeeded: int = 0
     failed: int = 0
+    transient: int = 0
     invalid: int = 0
     retrying: int = 0
     in_flight: int = 0
@@ -129,21 +139,28 @@ async def run_batch_file(
     """Run a Batch API JSONL file, appending a result line per request to ``output_path``.
 
     Re-running with the same output resumes: completed ``custom_id`` values are skipped and
-    the failed ones retried. Raises ``OSError`` for unreadable files and ``DosAIError`` when
-    another run holds the output.
+    the failed ones retried; the output keeps one line per ``custom_id``, the latest.
+    Raises ``ValueError`` when both paths name one file, ``OSError`` for unreadable files
+    and ``DosAIError`` when another run holds the output.
     """
     run = _FileRun(Path(input_path), progress, fsync)
+    output_file = Path(output_path)
+    _refuse_same_file(run.input_path, output_file)
     run.total = _count_requests(run.input_path)
-    with _open_output(Path(output_path)) as output:
+    with _open_output(output_file) as output:
         run.output = output
-        run.done = _completed_ids(Path(output_path))
+        run.done, run.present, run.compact = _scan_output(output_file)
         batch = client.chat.completions.batch(
             run.requests,
             concurrency=concurrency,
             requests_per_minute=requests_per_minute,
             tokens_per_minute=tokens_per_minute,
         )
-        return await run.drive(batch, stop)
+        try:
+            return await run.drive(batch, stop)
+        finally:
+            if run.compact:  # under the lock still: no other run can append meanwhile
+                _compact(output_file)
 
 
 class _FileRun:
@@ -153,6 +170,8 @@ class _FileRun:
         self.input_path = input_path
         self.output: BinaryIO | None = None
         self.done: set[str] = set()
+        self.present: set[str] = set()  # every custom_id with a line in the output
+        self.compact = False  # whether some custom_id has more than one line there
         self.total = 0
         self._progress = progress
         self._fsync = fsync
@@ -161,6 +180,7 @@ class _FileRun:
         self._skipped = 0
         self._invalid: list[InvalidLine] = []
         self._invalid_count = 0
+        self._transient = 0
         self._started = time.monotonic()
         self._batch: Batch | None = None
         self.requests = self._requests()
@@ -223,11 +243,18 @@ class _FileRun:
         self._report()
 
     def _write_result(self, item: BatchItem) -> None:
+        if isinstance(item.result, DosAIError) and _is_transient(item.result):
+            self._transient += 1
         self._write(_result_record(self._pending.pop(item.index), item.result))
         self._report()
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self.output is not None
+        custom_id = record["custom_id"]
+        if custom_id in self.present:
+            self.compact = True  # its older line goes when the run ends
+        else:
+            self.present.add(custom_id)
         line = memoryview(encode(record))
         while line:  # a regular file takes it in one write; loop on a short write anyway
             written = self.output.write(line)
@@ -252,6 +279,7 @@ class _FileRun:
         return {
             "total": self.total,
             "skipped": self._skipped,
+            "transient": self._transient,
             "invalid": self._invalid_count,
             "elapsed": time.monotonic() - self._started,
             **(_batch_counts(stats) if stats is not None else {}),
@@ -275,16 +303,44 @@ async def _stop_when(stop: asyncio.Event, batch: Batch) -> None:
     batch.stop()
 
 
+def _is_transient(exc: DosAIError) -> bool:
+    """Whether another run may succeed where this one failed (the default retry rules)."""
+    if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        if status is None:  # an error event inside a 200 stream: the server's trouble
+            return True
+        return status in DEFAULT_RETRY_STATUSES or status >= 500
+    return isinstance(exc, APIConnectionError)  # timeouts included
+
+
 # -- the files ------------------------------------------------------------------------
+
+
+def _refuse_same_file(source: Path, target: Path) -> None:
+    # samefile follows symlinks and compares inodes, so a hard link is caught too.
+    if target.exists() and source.samefile(target):
+        raise ValueError(f"{target} is the input file itself: write the results elsewhere")
 
 
 @contextlib.contextmanager
 def _open_output(path: Path) -> Iterator[BinaryIO]:
     """The output opened for appending (unbuffered), locked, with a torn tail repaired."""
-    with path.open("a+b", buffering=0) as output:
-        _lock(output, path)
-        _repair_tail(output)
-        yield output
+    while True:
+        with path.open("a+b", buffering=0) as output:
+            _lock(output, path)
+            if not _still_at(output, path):
+                continue  # a run that just ended compacted it: lock the file now there
+            _repair_tail(output)
+            yield output
+            return
+
+
+def _still_at(output: BinaryIO, path: Path) -> bool:
+    """Whether ``path`` still names the open file (``os.replace`` may have swapped it)."""
+    try:
+        return os.path.samestat(os.fstat(output.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _lock(output: BinaryIO, path: Path) -> None:
@@ -342,19 +398,54 @@ def _is_whole_record(tail: bytes) -> bool:
     return isinstance(record, dict) and isinstance(record.get("custom_id"), str)
 
 
-def _completed_ids(path: Path) -> set[str]:
-    """``custom_id`` values whose last output line is a success."""
+def _scan_output(path: Path) -> tuple[set[str], set[str], bool]:
+    """The output's completed ids, all its ids, and whether any id has several lines."""
     latest: dict[str, bool] = {}
+    repeated = False
     with path.open("rb") as lines:
         for raw in lines:
-            try:
-                record = _converter.loads(raw)
-            except _converter.JSONDecodeError:
-                continue  # not ours to judge: only whole result lines count
-            custom_id = record.get("custom_id") if isinstance(record, dict) else None
-            if isinstance(custom_id, str):
-                latest[custom_id] = is_completed(record)
-    return {custom_id for custom_id, completed in latest.items() if completed}
+            record = _record(raw)
+            if record is not None:
+                repeated = repeated or record[0] in latest
+                latest[record[0]] = is_completed(record[1])
+    done = {custom_id for custom_id, completed in latest.items() if completed}
+    return done, set(latest), repeated
+
+
+def _record(raw: bytes) -> tuple[str, dict[str, Any]] | None:
+    """``(custom_id, record)`` for a result line; ``None`` for anything else."""
+    try:
+        record = _converter.loads(raw)
+    except _converter.JSONDecodeError:
+        return None  # not ours to judge: only whole result lines count
+    custom_id = record.get("custom_id") if isinstance(record, dict) else None
+    return (custom_id, record) if isinstance(custom_id, str) else None
+
+
+def _compact(path: Path) -> None:
+    """Keep only the latest line per ``custom_id``, replacing the file in one step.
+
+    Two passes over the file, so only the ids are held in memory. Lines that are not
+    result records are kept as they are: they are not ours to drop.
+    """
+    target = path.resolve()  # through a symlink: replace the file, not the link
+    with target.open("rb") as lines:
+        last = {record[0]: n for n, raw in enumerate(lines) if (record := _record(raw))}
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as compacted, target.open("rb") as lines:
+            for n, raw in enumerate(lines):
+                record = _record(raw)
+                if record is None or last[record[0]] == n:
+                    compacted.write(raw)
+            compacted.flush()
+            os.fsync(compacted.fileno())  # the data is on disk before its name moves
+        os.chmod(temporary, stat.S_IMODE(target.stat().st_mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _count_requests(path: Path) -> int:
