@@ -61,8 +61,8 @@ def test_refused_requests_exit_1_without_promising_a_rerun_fixes_them(tmp_path: 
     result = dosai("batch", str(source), str(tmp_path / "out.jsonl"), "--local")
     assert result.returncode == 1
     verdict = " ".join(result.stdout.split())
-    assert "3 requests were refused by the server" in verdict
-    assert "1 malformed lines: fix them in the input first" in verdict
+    assert "3 requests refused by the server" in verdict
+    assert "1 malformed line: correct the input first" in verdict
     assert "run the same command again" not in verdict
 
 

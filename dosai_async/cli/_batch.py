@@ -298,17 +298,21 @@ def _failures(s: BatchSummary, output: Path) -> Iterator[str]:
     """What failed, and whether running again can help: only for transient failures."""
     if s.transient:
         yield (
-            f"{s.transient:,} requests failed on the way (network, timeout, 429 or 5xx): "
-            "run the same command again to retry them"
+            f"{_many(s.transient, 'request')} failed on the way (network, timeout, 429 or "
+            "5xx): run the same command again to retry them"
         )
     refused = s.failed - s.transient
     if refused:
         yield (
-            f"{refused:,} requests were refused by the server: their error lines in {output} "
+            f"{_many(refused, 'request')} refused by the server: the error lines in {output} "
             "say why; sending them again will not change that"
         )
     if s.invalid:
-        yield f"{s.invalid:,} malformed lines: fix them in the input first"
+        yield f"{_many(s.invalid, 'malformed line')}: correct the input first"
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _positive_int(text: str) -> int:
