@@ -34,9 +34,9 @@ def test_the_project_links_to_its_docs_source_issues_and_changelog() -> None:
 
 
 def test_the_sdist_carries_the_tests_and_their_data() -> None:
-    """The suite runs from an unpacked sdist: tests/ (with tests/data) is in it."""
+    """The suite runs from an unpacked sdist: tests/ (with tests/data) and .ci/ are in it."""
     include = project()["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
-    assert {"dosai_async", "tests", "examples", "README.md"} <= set(include)
+    assert {"dosai_async", "tests", "examples", "README.md", ".ci"} <= set(include)
     assert (ROOT / "tests" / "data" / "ORIGIN.md").is_file()
 
 
