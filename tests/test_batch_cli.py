@@ -54,12 +54,68 @@ def test_local_run_then_rerun_does_no_work(tmp_path: Path) -> None:
     assert len(output.read_text().splitlines()) == 300
 
 
-def test_failed_requests_exit_1(tmp_path: Path) -> None:
-    """A request the server refuses makes the exit status 1, and the summary says so."""
+def test_refused_requests_exit_1_without_promising_a_rerun_fixes_them(tmp_path: Path) -> None:
+    """404s and malformed lines: exit 1, and the summary does not say re-running helps."""
     source = write_input(tmp_path / "in.jsonl", 3, model="no-such-model")
+    source.write_text(source.read_text() + "not json\n")
     result = dosai("batch", str(source), str(tmp_path / "out.jsonl"), "--local")
     assert result.returncode == 1
-    assert "3 requests failed" in result.stdout
+    verdict = " ".join(result.stdout.split())
+    assert "3 requests refused by the server" in verdict
+    assert "1 malformed line: correct the input first" in verdict
+    assert "run the same command again" not in verdict
+
+
+def test_timed_out_requests_are_the_ones_a_rerun_may_fix(tmp_path: Path) -> None:
+    """`--timeout` bounds each request; the summary says running again retries those."""
+    source, output = write_input(tmp_path / "in.jsonl", 2), tmp_path / "out.jsonl"
+    with DosAIEmulator(ttft=5.0).in_thread() as slow:
+        server = {"DOS_AI_BASE_URL": slow.base_url, "DOS_AI_API_KEY": "dos_sk_test"}
+        began = time.monotonic()
+        result = dosai("batch", str(source), str(output), "--timeout", "0.5", **server)
+        took = time.monotonic() - began
+    assert result.returncode == 1, result.stderr
+    verdict = " ".join(result.stdout.split())
+    assert "2 requests failed on the way (network, timeout, 429 or 5xx): run the same" in verdict
+    assert "refused" not in verdict
+    assert took < 4.5  # the 5 s wait for a first token was not sat out
+
+
+def test_a_rerun_keeps_one_error_line_per_id(tmp_path: Path) -> None:
+    """Re-running a file whose request always fails leaves one line for it, not one per run."""
+    source, output = write_input(tmp_path / "in.jsonl", 2, model="no-such-model"), tmp_path / "o"
+    for _ in range(3):
+        assert dosai("batch", str(source), str(output), "--local").returncode == 1
+    ids = [json.loads(raw)["custom_id"] for raw in output.read_text().splitlines()]
+    assert sorted(ids) == ["r0", "r1"]
+
+
+def test_input_as_output_is_refused(tmp_path: Path) -> None:
+    """The input as output (same path, symlink or hard link): exit 2, the input untouched."""
+    source = write_input(tmp_path / "in.jsonl", 2)
+    (tmp_path / "soft.jsonl").symlink_to(source)
+    (tmp_path / "hard.jsonl").hardlink_to(source)
+    before = source.read_bytes()
+    for output in ("in.jsonl", "soft.jsonl", "hard.jsonl", "./sub/../in.jsonl"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        result = dosai("batch", str(source), str(tmp_path / output), "--local")
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            f"error: {tmp_path / output}: is the input file itself; "
+            "write the results to another file"
+        ]
+    assert source.read_bytes() == before
+
+
+def test_a_directory_as_output_is_said_in_words(tmp_path: Path) -> None:
+    """An output path that is a directory: one line saying so, no errno, exit 2."""
+    source = write_input(tmp_path / "in.jsonl", 1)
+    result = dosai("batch", str(source), str(tmp_path), "--local")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path}: is a directory; name the output file, "
+        f"e.g. {tmp_path / 'results.jsonl'}"
+    ]
 
 
 def test_malformed_lines_are_named_and_exit_1(tmp_path: Path) -> None:

@@ -152,18 +152,60 @@ async def test_a_rerun_does_no_work(
 async def test_resume_retries_failed_items_and_the_last_line_wins(
     client: AsyncDosAI, emulator: DosAIEmulator, tmp_path: Path
 ) -> None:
-    """Items that failed are re-sent on the next run; their success line is appended."""
+    """Items that failed are re-sent on the next run; their success line replaces the error."""
     source = write_input(tmp_path / "in.jsonl", [line(f"r{i}") for i in range(10)])
     emulator.enqueue(Fault.status(400), times=3)
     first = await run_batch_file(client, source, tmp_path / "out.jsonl", concurrency=1)
-    assert (first.succeeded, first.failed) == (7, 3)
+    assert (first.succeeded, first.failed, first.transient) == (7, 3, 0)
     emulator.clear()
     second = await run_batch_file(client, source, tmp_path / "out.jsonl")
     assert (second.skipped, second.succeeded, second.ok) == (7, 3, True)
     assert emulator.stats.total == 3
     records = read_output(tmp_path / "out.jsonl")
-    assert len(records) == 13
+    assert len(records) == 10
     assert ok_ids(records) == {f"r{i}": 1 for i in range(10)}
+
+
+async def test_reruns_keep_one_line_per_failed_id(
+    client: AsyncDosAI, emulator: DosAIEmulator, tmp_path: Path
+) -> None:
+    """A request that fails on every run keeps one error line, the latest, not one per run."""
+    source = write_input(tmp_path / "in.jsonl", [line("ok"), line("bad", model="nope")])
+    output = tmp_path / "out.jsonl"
+    for _ in range(3):
+        summary = await run_batch_file(client, source, output)
+        assert (summary.failed, summary.transient) == (1, 0)
+    records = read_output(output)
+    assert sorted(r["custom_id"] for r in records) == ["bad", "ok"]
+    assert emulator.stats.total == 4  # both once, then "bad" on each re-run
+
+
+async def test_an_output_with_repeated_ids_is_compacted_in_place_of_its_symlink(
+    client: AsyncDosAI, tmp_path: Path
+) -> None:
+    """Lines repeated by an older run go; a symlinked output stays a symlink to the file."""
+    source = write_input(tmp_path / "in.jsonl", [line("a"), line("b")])
+    real, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
+    await run_batch_file(client, source, real)
+    first = real.read_text().splitlines()
+    stale = json.dumps({"custom_id": "a", "response": None, "error": {"code": "x"}})
+    real.write_text("\n".join([stale, *first, "a stray note"]) + "\n")
+    link.symlink_to(real)
+    summary = await run_batch_file(client, source, link)
+    assert summary.skipped == 2
+    assert link.is_symlink()
+    assert real.read_text().splitlines() == [*first, "a stray note"]
+
+
+async def test_the_input_cannot_be_the_output(client: AsyncDosAI, tmp_path: Path) -> None:
+    """The same file, or a hard link to it, as output is refused before anything is written."""
+    source = write_input(tmp_path / "in.jsonl", [line("a")])
+    os.link(source, tmp_path / "hard.jsonl")
+    before = source.read_bytes()
+    for output in (source, tmp_path / "hard.jsonl"):
+        with pytest.raises(ValueError, match="is the input file itself"):
+            await run_batch_file(client, source, output)
+    assert source.read_bytes() == before
 
 
 async def test_a_torn_last_line_is_cut_before_resuming(client: AsyncDosAI, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,6 +145,46 @@ def test_chat_ctrl_c_exits_130_without_traceback() -> None:
     assert process.returncode == 130
     assert "Traceback" not in stderr
     assert stderr.rstrip().endswith("interrupted")
+
+
+def test_chat_raw_hide_reasoning_prints_no_reasoning() -> None:
+    """`--raw --hide-reasoning`: no reasoning field in any line, and no reasoning-only lines."""
+    result = dosai("chat", "--local", "--raw", "--hide-reasoning", QUESTION)
+    assert result.returncode == 0
+    assert REASONING not in result.stdout
+    chunks = [json.loads(line) for line in result.stdout.splitlines()]
+    deltas = [c["delta"] for chunk in chunks for c in chunk["choices"]]
+    assert not [d for d in deltas if "reasoning" in d or "reasoning_content" in d]
+    text = "".join(d.get("content", "") for d in deltas)
+    assert text.startswith(ANSWER)
+    for chunk in chunks:  # each line still says something
+        said = [c for c in chunk["choices"] if c["delta"] or c.get("finish_reason")]
+        assert said or chunk.get("usage"), chunk
+
+
+@pytest.mark.parametrize("command", ["chat", "models"])
+def test_timeout_ends_a_slow_call_with_one_line(command: str) -> None:
+    """`--timeout 0.5` against a server that waits 5 s: one timeout line, exit 1, early."""
+    with DosAIEmulator().in_thread() as slow:
+        route = "chat" if command == "chat" else "models"
+        slow.enqueue(Fault.stall_before_headers(5.0), route=route)
+        args = [command, "hi"] if command == "chat" else [command]
+        began = time.monotonic()
+        result = dosai(*args, "--timeout", "0.5", **remote(slow))
+        took = time.monotonic() - began
+    assert result.returncode == 1
+    assert one_error_line(result).endswith("allow it longer with --timeout SECONDS")
+    assert took < 4.5  # the 5 s stall was not waited out (interpreter start-up included)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
+@pytest.mark.parametrize("command", ["chat", "models", "batch"])
+def test_timeout_must_be_positive_seconds(command: str, value: str) -> None:
+    """A --timeout that is not a number of seconds above 0 is a usage error naming it."""
+    args = {"chat": ["chat", "hi"], "models": ["models"], "batch": ["batch", "i", "o"]}[command]
+    result = dosai(*args, "--timeout", value, "--local")
+    assert result.returncode == 2
+    assert "argument --timeout" in result.stderr.strip().splitlines()[-1]
 
 
 # -- models ------------------------------------------------------------------------------
@@ -364,6 +405,43 @@ def test_serve_on_a_taken_port_is_one_line() -> None:
     assert "address already in use" in one_error_line(result).lower()
 
 
+def test_serve_bad_port_is_a_usage_error() -> None:
+    """`--port 99999`: argparse's usage and one error line naming the range, exit 2."""
+    result = dosai("serve", "--port", "99999")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "dosai serve: error: argument --port: must be a port from 0 to 65535, not 99999"
+    )
+
+
+# Ctrl-C at a precise moment of start-up: an audit hook sends SIGINT to the process itself
+# when the named event first happens (the import of the emulator, the socket's bind).
+_SIGINT_AT = """
+import os, signal, sys
+from dosai_async.cli import main
+def hook(event, args, fired=[]):
+    if not fired and event == sys.argv[1] and (event != "import" or args[0] == sys.argv[2]):
+        fired.append(True)
+        os.kill(os.getpid(), signal.SIGINT)
+sys.addaudithook(hook)
+raise SystemExit(main(["serve", "--port", "0"]))
+"""
+
+
+@pytest.mark.parametrize(
+    "event", [("import", "dosai_async.testing"), ("socket.bind", "")], ids=["import", "bind"]
+)
+def test_serve_ctrl_c_while_starting_is_one_line_and_130(event: tuple[str, str]) -> None:
+    """Ctrl-C before the emulator listens: `interrupted`, exit 130, no banner, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGINT_AT, *event], cwd=ROOT, env=env(), capture_output=True,
+        text=True, timeout=TIMEOUT, check=False,
+    )  # fmt: skip
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == ["interrupted"]
+    assert result.stdout == ""
+
+
 def _question() -> Any:
     return [{"role": "user", "content": QUESTION}]
 
@@ -373,3 +451,13 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_file_errors_are_said_in_words() -> None:
+    """An OSError from a file is `path: reason`, without `[Errno N]`."""
+    from dosai_async.cli import _os_error
+
+    assert _os_error(IsADirectoryError(21, "Is a directory", "out.jsonl")) == (
+        "out.jsonl: Is a directory"
+    )
+    assert _os_error(OSError("no errno here")) == "no errno here"

@@ -12,9 +12,13 @@ Decisions:
   written as an error line (``code: invalid_request``), so the output accounts for every
   request. A duplicate ``custom_id`` is reported but never written, since its line would
   be mistaken for the first one's result.
-- **The last line per ``custom_id`` wins.** A resumed run skips every ``custom_id`` whose
-  latest line is a success (status 200, ``error`` null) and re-sends the rest, appending
-  their new lines; nothing is ever rewritten, so earlier failures stay as history.
+- **One line per ``custom_id``, the latest.** A resumed run skips every ``custom_id``
+  whose latest line is a success (status 200, ``error`` null) and re-sends the rest,
+  appending their new lines. When a run ends (also when stopped or cancelled) and the
+  output holds an older line for an id it rewrote, the output is compacted to the latest
+  line per id: written whole to a temporary file beside it, flushed to disk, then put in
+  place with ``os.replace``, so a kill at any moment leaves either the old file or the new
+  one, never half of one. A run that only added new ids rewrites nothing.
 - **Kill safety.** Each result is one ``write()`` of a whole line on an unbuffered
   append-only descriptor: once it returns, the line is in the kernel and survives
   ``SIGKILL``; a kill can at worst leave one torn last line, which the next run cuts off
@@ -32,23 +36,22 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Unpack
 
 import attrs
 
-from dosai_async._core._exceptions import DosAIError
-from dosai_async._models import _converter
+from dosai_async._core._config import DEFAULT_RETRY_STATUSES
+from dosai_async._core._exceptions import APIConnectionError, APIStatusError, DosAIError
 
 from ._fanout import Batch, BatchParams, BatchRequests
 from ._item import BatchItem, BatchStats
-from ._jsonl import LineError, encode, invalid_record, is_completed, parse_line
+from ._jsonl import LineError, encode, invalid_record, parse_line
 from ._jsonl import result_record as _result_record
+from ._output import compact, count_requests, open_output, refuse_same_file, scan_output
 
 
 class _BatchCompletions(Protocol):
@@ -69,7 +72,6 @@ class BatchClient(Protocol):
 
 #: How many malformed lines a summary lists (all are counted).
 MAX_LISTED_INVALID = 100
-_CHUNK = 1 << 16  # read size when looking for the last newline
 
 
 @attrs.frozen
@@ -86,7 +88,9 @@ class BatchProgress:
     """A snapshot of a file batch, handed to the ``progress`` callback after each event.
 
     ``total`` request lines in the input; ``skipped`` already completed in the output;
-    ``succeeded`` / ``failed`` in this run; ``invalid`` malformed lines; ``retrying``,
+    ``succeeded`` / ``failed`` in this run, ``transient`` of the failures those that may
+    pass on another run (connection errors, timeouts, 408, 409, 429 and 5xx answers, as
+    opposed to requests the server refused); ``invalid`` malformed lines; ``retrying``,
     ``in_flight``, ``requests`` (HTTP requests sent) and ``throttled`` (429/503 answers)
     from the live batch; ``tokens`` used by this run's successes; ``elapsed`` seconds.
     """
@@ -95,6 +99,7 @@ class BatchProgress:
     skipped: int = 0
     succeeded: int = 0
     failed: int = 0
+    transient: int = 0
     invalid: int = 0
     retrying: int = 0
     in_flight: int = 0
@@ -146,17 +151,25 @@ async def run_batch_file(
     """Run a Batch API JSONL file, appending a result line per request to ``output_path``.
 
     Re-running with the same output resumes: completed ``custom_id`` values are skipped and
-    the failed ones retried. ``client`` is an ``AsyncDosAI``; ``concurrency``,
-    ``requests_per_minute`` and ``tokens_per_minute`` pace it (``BatchParams``). Raises
-    ``OSError`` for unreadable files and ``DosAIError`` when another run holds the output.
+    the failed ones retried; the output keeps one line per ``custom_id``, the latest.
+    ``client`` is an ``AsyncDosAI``; ``concurrency``, ``requests_per_minute`` and
+    ``tokens_per_minute`` pace it (``BatchParams``). Raises ``ValueError`` when both paths
+    name one file, ``OSError`` for unreadable files and ``DosAIError`` when another run holds
+    the output.
     """
     run = _FileRun(Path(input_path), progress, fsync)
-    run.total = _count_requests(run.input_path)
-    with _open_output(Path(output_path)) as output:
+    output_file = Path(output_path)
+    refuse_same_file(run.input_path, output_file)
+    run.total = count_requests(run.input_path)
+    with open_output(output_file) as output:
         run.output = output
-        run.done = _completed_ids(Path(output_path))
+        run.done, run.present, run.compact = scan_output(output_file)
         batch = client.chat.completions.batch(run.requests, **pacing)
-        return await run.drive(batch, stop)
+        try:
+            return await run.drive(batch, stop)
+        finally:
+            if run.compact:  # under the lock still: no other run can append meanwhile
+                compact(output_file)
 
 
 class _FileRun:
@@ -166,6 +179,8 @@ class _FileRun:
         self.input_path = input_path
         self.output: BinaryIO | None = None
         self.done: set[str] = set()
+        self.present: set[str] = set()  # every custom_id with a line in the output
+        self.compact = False  # whether some custom_id has more than one line there
         self.total = 0
         self._progress = progress
         self._fsync = fsync
@@ -174,6 +189,7 @@ class _FileRun:
         self._skipped = 0
         self._invalid: list[InvalidLine] = []
         self._invalid_count = 0
+        self._transient = 0
         self._started = time.monotonic()
         self._batch: Batch | None = None
         self.requests = self._requests()
@@ -236,11 +252,18 @@ class _FileRun:
         self._report()
 
     def _write_result(self, item: BatchItem) -> None:
+        if isinstance(item.result, DosAIError) and _is_transient(item.result):
+            self._transient += 1
         self._write(_result_record(self._pending.pop(item.index), item.result))
         self._report()
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self.output is not None
+        custom_id = record["custom_id"]
+        if custom_id in self.present:
+            self.compact = True  # its older line goes when the run ends
+        else:
+            self.present.add(custom_id)
         line = memoryview(encode(record))
         while line:  # a regular file takes it in one write; loop on a short write anyway
             written = self.output.write(line)
@@ -265,6 +288,7 @@ class _FileRun:
         return {
             "total": self.total,
             "skipped": self._skipped,
+            "transient": self._transient,
             "invalid": self._invalid_count,
             "elapsed": time.monotonic() - self._started,
             **(_batch_counts(stats) if stats is not None else {}),
@@ -280,88 +304,11 @@ async def _stop_when(stop: asyncio.Event, batch: Batch) -> None:
     batch.stop()
 
 
-# -- the files ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _open_output(path: Path) -> Iterator[BinaryIO]:
-    """The output opened for appending (unbuffered), locked, with a torn tail repaired."""
-    with path.open("a+b", buffering=0) as output:
-        _lock(output, path)
-        _repair_tail(output)
-        yield output
-
-
-def _lock(output: BinaryIO, path: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover - no flock there
-        return
-    import fcntl
-
-    try:
-        fcntl.flock(output.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise DosAIError(f"another batch run is writing to {path}; wait for it to end") from None
-
-
-def _repair_tail(output: BinaryIO) -> None:
-    """Cut a torn last line (a kill mid-write); add the newline if only that is missing."""
-    size = output.seek(0, os.SEEK_END)
-    if size == 0:
-        return
-    start = max(size - _CHUNK, 0)
-    output.seek(start)
-    chunk = output.read(size - start)
-    if chunk.endswith(b"\n"):
-        return
-    cut = _last_newline(output, start, chunk)
-    tail = _read_from(output, cut, size)
-    if _is_whole_record(tail):
-        output.write(b"\n")
-    else:
-        output.truncate(cut)
-
-
-def _last_newline(output: BinaryIO, start: int, chunk: bytes) -> int:
-    """Offset just after the file's last newline (0 if it has none)."""
-    while True:
-        found = chunk.rfind(b"\n")
-        if found >= 0:
-            return start + found + 1
-        if start == 0:
-            return 0
-        end, start = start, max(start - _CHUNK, 0)
-        output.seek(start)
-        chunk = output.read(end - start)
-
-
-def _read_from(output: BinaryIO, start: int, end: int) -> bytes:
-    output.seek(start)
-    return output.read(end - start)
-
-
-def _is_whole_record(tail: bytes) -> bool:
-    try:
-        record = _converter.loads(tail)
-    except _converter.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and isinstance(record.get("custom_id"), str)
-
-
-def _completed_ids(path: Path) -> set[str]:
-    """``custom_id`` values whose last output line is a success."""
-    latest: dict[str, bool] = {}
-    with path.open("rb") as lines:
-        for raw in lines:
-            try:
-                record = _converter.loads(raw)
-            except _converter.JSONDecodeError:
-                continue  # not ours to judge: only whole result lines count
-            custom_id = record.get("custom_id") if isinstance(record, dict) else None
-            if isinstance(custom_id, str):
-                latest[custom_id] = is_completed(record)
-    return {custom_id for custom_id, completed in latest.items() if completed}
-
-
-def _count_requests(path: Path) -> int:
-    with path.open("rb") as lines:
-        return sum(1 for raw in lines if raw.strip())
+def _is_transient(exc: DosAIError) -> bool:
+    """Whether another run may succeed where this one failed (the default retry rules)."""
+    if isinstance(exc, APIStatusError):
+        status = exc.status_code
+        if status is None:  # an error event inside a 200 stream: the server's trouble
+            return True
+        return status in DEFAULT_RETRY_STATUSES or status >= 500
+    return isinstance(exc, APIConnectionError)  # timeouts included

@@ -31,8 +31,16 @@ EXIT_INTERRUPTED = 130
 def main(argv: list[str] | None = None) -> int:
     """Run the ``dosai`` command with ``argv`` (default ``sys.argv[1:]``); the exit code.
 
-    Bad usage exits through argparse (code 2) as usual.
+    Bad usage exits through argparse (code 2) as usual. Ctrl-C at any point, even while
+    the command is still starting, is one ``interrupted`` line and exit code 130.
     """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()
     except CLIError as exc:
@@ -81,13 +89,24 @@ def _run(args: argparse.Namespace) -> int:
     except DosAIError as exc:
         return _fail(describe(exc), EXIT_API_ERROR)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted()
     except BrokenPipeError:
         raise  # handled by main: nothing more can be written
     except OSError as exc:  # a file that cannot be read, a port already taken...
-        return _fail(str(exc), EXIT_API_ERROR)
+        return _fail(_os_error(exc), EXIT_API_ERROR)
     return code
+
+
+def _os_error(exc: OSError) -> str:
+    """``out.jsonl: Is a directory`` rather than ``[Errno 21] Is a directory: 'out.jsonl'``."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _interrupted() -> int:
+    print("interrupted", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
 
 
 def _fail(message: str, code: int) -> int:

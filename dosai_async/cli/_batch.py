@@ -26,7 +26,15 @@ import attrs
 
 from dosai_async import AsyncDosAI, BatchProgress, BatchSummary, run_batch_file
 
-from ._common import EXIT_API_ERROR, EXIT_USAGE, CLIError, add_client_options, console, open_client
+from ._common import (
+    EXIT_API_ERROR,
+    EXIT_USAGE,
+    CLIError,
+    add_client_options,
+    client_timeout,
+    console,
+    open_client,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -60,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--fsync", action="store_true", help="flush each result to disk (survives power loss)"
     )
-    add_client_options(parser)
+    add_client_options(parser, per="request")
     parser.set_defaults(func=run)
 
 
@@ -80,8 +88,19 @@ async def run(args: argparse.Namespace) -> int:
 def _check_paths(source: Path, target: Path) -> None:
     if not source.is_file():
         raise CLIError(f"{source}: no such input file", EXIT_USAGE)
+    if target.is_dir():
+        raise CLIError(
+            f"{target}: is a directory; name the output file, e.g. {target / 'results.jsonl'}",
+            EXIT_USAGE,
+        )
     if not target.parent.is_dir():
         raise CLIError(f"{target.parent}: no such directory for the output", EXIT_USAGE)
+    # samefile follows symlinks and compares inodes, so hard links are caught too.
+    if target.exists() and source.samefile(target):
+        raise CLIError(
+            f"{target}: is the input file itself; write the results to another file",
+            EXIT_USAGE,
+        )
 
 
 async def _run_interruptible(args: argparse.Namespace, display: _Display) -> BatchSummary | None:
@@ -145,8 +164,10 @@ async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncDosAI]:
 
     # Instant replies and a limit no demo reaches: the point is the batch machinery.
     emulator = DosAIEmulator(rate_limit=1_000_000_000)
-    async with emulator, AsyncDosAI(base_url=emulator.base_url, api_key=emulator.api_key) as c:
-        yield c
+    async with emulator:
+        url, key = emulator.base_url, emulator.api_key
+        async with AsyncDosAI(base_url=url, api_key=key, timeout=client_timeout(args)) as c:
+            yield c
 
 
 # -- display --------------------------------------------------------------------------
@@ -269,7 +290,28 @@ def _verdict(s: BatchSummary, output: Path) -> str:
         return f"interrupted: run the same command again to resume (results in {output})"
     if s.ok:
         return f"all {s.total:,} requests succeeded; results in {output}"
-    return f"{s.failed + s.invalid:,} requests failed; run the same command again to retry them"
+    return "; ".join(_failures(s, output))
+
+
+def _failures(s: BatchSummary, output: Path) -> Iterator[str]:
+    """What failed, and whether running again can help: only for transient failures."""
+    if s.transient:
+        yield (
+            f"{_many(s.transient, 'request')} failed on the way (network, timeout, 429 or "
+            "5xx): run the same command again to retry them"
+        )
+    refused = s.failed - s.transient
+    if refused:
+        yield (
+            f"{_many(refused, 'request')} refused by the server: the error lines in {output} "
+            "say why; sending them again will not change that"
+        )
+    if s.invalid:
+        yield f"{_many(s.invalid, 'malformed line')}: correct the input first"
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _positive_int(text: str) -> int:

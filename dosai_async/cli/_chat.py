@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run(args: argparse.Namespace) -> int:
     """Stream the answer, then print its stats line."""
     err = console(stderr=True)
-    view: _View = _Raw() if args.raw else _Live(err, not (args.hide_reasoning or args.no_reasoning))
+    show_reasoning = not (args.hide_reasoning or args.no_reasoning)
+    view: _View = _Raw(show_reasoning) if args.raw else _Live(err, show_reasoning)
     async with (
         open_client(args, reasoning=not args.no_reasoning) as client,
         client.chat.completions.stream(
@@ -167,10 +168,38 @@ class _Live(_View):
 
 
 class _Raw(_View):
-    """Every chunk as one JSON line on stdout."""
+    """Every chunk as one JSON line on stdout; without reasoning if it is hidden."""
+
+    def __init__(self, show_reasoning: bool) -> None:
+        self._show_reasoning = show_reasoning
 
     def show(self, chunk: ChatCompletionChunk) -> None:
         super().show(chunk)
         data: Any = plain(chunk)
+        if not self._show_reasoning and not _drop_reasoning(data):
+            return  # the chunk carried only thinking: nothing of it is left to print
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+_REASONING_KEYS = ("reasoning", "reasoning_content")
+
+
+def _drop_reasoning(data: dict[str, Any]) -> bool:
+    """Remove the reasoning from a plain chunk; whether anything worth a line is left.
+
+    A chunk is dropped only when it had reasoning and nothing else: no other delta field
+    (the role is kept, as the stream's first chunk), no finish reason and no usage.
+    """
+    had = False
+    for choice in data.get("choices", ()):
+        delta = choice.get("delta", {})
+        for key in _REASONING_KEYS:
+            had = delta.pop(key, None) is not None or had
+    if not had:
+        return True
+    return bool(data.get("usage")) or any(_has_more(c) for c in data.get("choices", ()))
+
+
+def _has_more(choice: dict[str, Any]) -> bool:
+    return bool(choice.get("delta")) or choice.get("finish_reason") is not None

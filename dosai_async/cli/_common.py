@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from dosai_async import (
     APIConnectionError,
+    APITimeoutError,
     AsyncDosAI,
     AuthenticationError,
     DosAIError,
@@ -51,13 +53,39 @@ class CLIError(Exception):
         self.exit_code = exit_code
 
 
-def add_client_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--local`` to a subcommand that talks to the API."""
+def add_client_options(parser: argparse.ArgumentParser, *, per: str = "call") -> None:
+    """Add ``--local`` and ``--timeout`` to a subcommand that talks to the API.
+
+    ``per`` names what one timeout bounds in the help text (``request`` for ``batch``).
+    """
     parser.add_argument(
         "--local",
         action="store_true",
         help="use a DOS AI emulator started in this process (offline, no key needed)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help=f"give up on a {per} after this many seconds, retries included (default: 600)",
+    )
+
+
+def positive_seconds(text: str) -> float:
+    """A duration from the command line: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
+    return value
+
+
+def client_timeout(args: argparse.Namespace) -> float | None:
+    """The ``--timeout`` given, or ``None`` for the client's default."""
+    timeout: float | None = getattr(args, "timeout", None)
+    return timeout
 
 
 @contextlib.asynccontextmanager
@@ -68,16 +96,17 @@ async def open_client(
 
     ``reasoning`` turns the local emulator's thinking on (Qwen thinks by default).
     """
+    timeout = client_timeout(args)
     if getattr(args, "local", False):
-        async with _local_client(reasoning) as client:
+        async with _local_client(reasoning, timeout) as client:
             yield client
         return
-    async with _env_client() as client:
+    async with _env_client(timeout) as client:
         yield client
 
 
 @contextlib.asynccontextmanager
-async def _local_client(reasoning: bool) -> AsyncIterator[AsyncDosAI]:
+async def _local_client(reasoning: bool, call_timeout: float | None) -> AsyncIterator[AsyncDosAI]:
     # Imported here: the emulator is only needed with --local.
     from dosai_async.testing import DosAIEmulator
 
@@ -87,19 +116,21 @@ async def _local_client(reasoning: bool) -> AsyncIterator[AsyncDosAI]:
         token_interval=0.0 if fast else LOCAL_TOKEN_INTERVAL,
         reasoning=reasoning,
     )
-    async with emulator, AsyncDosAI(base_url=emulator.base_url, api_key=emulator.api_key) as client:
-        yield client
+    async with emulator:  # started first: its base URL names the port it got
+        url, key = emulator.base_url, emulator.api_key
+        async with AsyncDosAI(base_url=url, api_key=key, timeout=call_timeout) as client:
+            yield client
 
 
 @contextlib.asynccontextmanager
-async def _env_client() -> AsyncIterator[AsyncDosAI]:
+async def _env_client(call_timeout: float | None) -> AsyncIterator[AsyncDosAI]:
     if not os.environ.get(API_KEY_ENV, "").strip():
         raise CLIError(
             f"no API key: set {API_KEY_ENV}, or add --local to try the built-in emulator",
             EXIT_USAGE,
         )
     try:
-        client = AsyncDosAI()
+        client = AsyncDosAI(timeout=call_timeout)
     except DosAIError as exc:  # a malformed DOS_AI_BASE_URL: a configuration problem
         raise CLIError(str(exc), EXIT_USAGE) from None
     async with client:
@@ -107,7 +138,7 @@ async def _env_client() -> AsyncIterator[AsyncDosAI]:
             yield client
         except APIConnectionError as exc:
             # Name the URL: "no network" and "wrong DOS_AI_BASE_URL" look alike otherwise.
-            raise CLIError(f"{client.base_url}: {exc}") from None
+            raise CLIError(f"{client.base_url}: {describe(exc)}") from None
 
 
 def describe(exc: DosAIError) -> str:
@@ -124,6 +155,8 @@ def _hint(exc: DosAIError) -> str | None:
     if isinstance(exc, RateLimitError):
         wait = exc.retry_after
         return "try again later" if wait is None else f"try again in {wait:g} s"
+    if isinstance(exc, APITimeoutError) and exc.deadline == "total":
+        return "allow it longer with --timeout SECONDS"
     return None
 
 

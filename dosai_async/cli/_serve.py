@@ -12,8 +12,10 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from dosai_async.testing import DosAIEmulator
+if TYPE_CHECKING:
+    from dosai_async.testing import DosAIEmulator
 
 DEFAULT_PORT = 8400
 
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=DEFAULT_PORT,
         help="port; 0 picks a free one (default: %(default)s)",
     )
@@ -52,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM."""
+    # Imported here, inside the run: a Ctrl-C during this import is an "interrupted" line.
+    from dosai_async.testing import DosAIEmulator
+
     emulator = DosAIEmulator(
         host=args.host,
         port=args.port,
@@ -60,9 +65,11 @@ async def run(args: argparse.Namespace) -> int:
         token_interval=args.token_interval,
         reasoning=args.reasoning,
     )
-    # Handlers first, banner second: whoever reads the banner may signal at once.
-    with _stop_signals() as stop:
-        async with emulator:
+    # Until it listens, Ctrl-C is asyncio.run's: it cancels the start-up and `main` prints
+    # "interrupted" (exit 130). Then our handlers, and only then the banner: whoever reads
+    # the banner may signal at once.
+    async with emulator:
+        with _stop_signals() as stop:
             print(banner(emulator, any_key=args.api_key is None), flush=True)
             await stop.wait()
     print("stopped", file=sys.stderr, flush=True)
@@ -107,6 +114,16 @@ def banner(emulator: DosAIEmulator, *, any_key: bool) -> str:
             "Errors on demand: send the header 'X-Emulator-Fault: status=429; retry-after=1'.",
         ]
     )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, not {text}")
+    return value
 
 
 def _seconds(text: str) -> float:
