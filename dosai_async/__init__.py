@@ -5,6 +5,7 @@ Everything public is imported from here; the ``_``-modules are private.
 
 from ._batch._fanout import Batch, BatchCallback, BatchRequests
 from ._batch._files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
+from ._batch._hosted import HostedBatchSummary
 from ._batch._item import BatchItem, BatchStats
 from ._client import AsyncDosAI
 from ._core._config import RetryPolicy, Timeout
@@ -28,7 +29,10 @@ from ._core._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._models._batches import Batch as BatchJob
+from ._models._batches import BatchRequestCounts
 from ._models._converter import to_dict
+from ._models._files import FileDeleted, FileObject
 from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
 from ._models._types import (
     AssistantMessage,
@@ -61,6 +65,7 @@ from ._models._types import (
     TopLogprob,
     UserMessage,
 )
+from ._resources._pages import AsyncPager
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
@@ -97,6 +102,7 @@ __all__ = [
     "APITimeoutError",
     "AssistantMessage",
     "AsyncDosAI",
+    "AsyncPager",
     "AsyncStream",
     "AsyncStreamManager",
     "AuthenticationError",
@@ -104,7 +110,9 @@ __all__ = [
     "Batch",
     "BatchCallback",
     "BatchItem",
+    "BatchJob",
     "BatchProgress",
+    "BatchRequestCounts",
     "BatchRequests",
     "BatchStats",
     "BatchSummary",
@@ -126,10 +134,13 @@ __all__ = [
     "ContextLengthExceededError",
     "ContextWindowBadRequestError",
     "DosAIError",
+    "FileDeleted",
+    "FileObject",
     "FunctionDefinition",
     "FunctionSpec",
     "FunctionTool",
     "FunctionToolSpec",
+    "HostedBatchSummary",
     "ImageURL",
     "ImageURLContentPart",
     "InsufficientCreditsError",

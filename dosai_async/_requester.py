@@ -13,8 +13,10 @@ reset, a cut) is retried, and a failure after it never is: tokens are never dupl
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -23,6 +25,7 @@ from ._core._config import RetryPolicy, Timeout, header
 from ._core._deadline import Deadline
 from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
+from ._core._multipart import Multipart
 from ._core._retry import call_with_retries
 from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
 from ._models import _converter
@@ -59,10 +62,22 @@ class Requester:
         path: str,
         cls: type[T],
         options: CallOptions,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Multipart | None = None,
     ) -> T:
-        """Send a call and structure its JSON answer into ``cls``."""
+        """Send a call and structure its JSON answer into ``cls`` (``body`` JSON or a form)."""
         request = self._build(method, path, body, options)
+        status, headers, raw = await self._fetch(request, options, f"{method} {path}")
+        meta = ResponseMeta(status, headers, _request_id(headers))
+        return _parse(raw, cls, meta, _secret(request))
+
+    async def request_bytes(self, path: str, options: CallOptions) -> bytes:
+        """``GET path`` and return the body as it is (a file's content)."""
+        request = self._build("GET", path, None, options, accept="application/octet-stream")
+        return (await self._fetch(request, options, f"GET {path}"))[2]
+
+    async def _fetch(
+        self, request: HTTPRequest, options: CallOptions, describe: str
+    ) -> tuple[int, Mapping[str, str], bytes]:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
@@ -70,15 +85,13 @@ class Requester:
             _raise_for_status(response.status, response.headers, response.body, request)
             return response.status, response.headers, response.body
 
-        status, headers, raw = await call_with_retries(
+        return await call_with_retries(
             attempt,
             policy=options.retry,
             deadline=deadline,
-            describe=f"{method} {path}",
+            describe=describe,
             sleep=self._transport.sleep,
         )
-        meta = ResponseMeta(status, headers, _request_id(headers))
-        return _parse(raw, cls, meta, _secret(request))
 
     async def request_stream(
         self,
@@ -107,6 +120,30 @@ class Requester:
             sleep=self._transport.sleep,
         )
 
+    async def request_download(self, path: str, target: Path, options: CallOptions) -> int:
+        """``GET path`` with the body streamed into ``target``; the number of bytes written.
+
+        Each attempt rewrites ``target`` from the start, so a retried download never
+        appends to a torn one.
+        """
+        request = self._build("GET", path, None, options, accept="application/octet-stream")
+        deadline = Deadline(options.timeout.total)
+
+        async def attempt() -> int:
+            response = await self._open(request, options, deadline)
+            try:
+                return await _write_body(response, target)
+            finally:
+                response.close()
+
+        return await call_with_retries(
+            attempt,
+            policy=options.retry,
+            deadline=deadline,
+            describe=f"GET {path} (download)",
+            sleep=self._transport.sleep,
+        )
+
     async def _open(
         self, request: HTTPRequest, options: CallOptions, deadline: Deadline
     ) -> StreamingResponse:
@@ -128,7 +165,7 @@ class Requester:
         self,
         method: str,
         path: str,
-        body: Mapping[str, Any] | None,
+        body: Mapping[str, Any] | Multipart | None,
         options: CallOptions,
         accept: str = "application/json",
     ) -> HTTPRequest:
@@ -137,8 +174,25 @@ class Requester:
         )
         if options.extra_headers:
             headers = {**headers, **options.extra_headers}
-        data = None if body is None else _converter.dumps(body)
+        data = body if body is None or isinstance(body, Multipart) else _converter.dumps(body)
         return HTTPRequest(method, self._base_url + path, headers, data)
+
+
+async def _write_body(response: StreamingResponse, target: Path) -> int:
+    """Stream a body into a temporary file beside ``target``, then rename it into place:
+    a download cut short never leaves a torn ``target``."""
+    partial = target.with_name(f".{target.name}.part")
+    written = 0
+    try:
+        with partial.open("wb") as sink:
+            async for chunk in response.body():
+                sink.write(chunk)
+                written += len(chunk)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return written
 
 
 def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout:

@@ -30,6 +30,7 @@ LAYERS = (
     "_batch",
     "_resources",
     "_client",
+    "types",
     "__init__",
     "testing",
     "cli",

@@ -24,6 +24,7 @@ import aiohttp
 import attrs
 
 from ._exceptions import APIConnectionError, APITimeoutError, DosAIError
+from ._multipart import Multipart, payload
 
 logger = logging.getLogger("dosai_async")
 
@@ -34,12 +35,12 @@ ClientSession = aiohttp.ClientSession
 
 @attrs.frozen
 class HTTPRequest:
-    """One request as sent on the wire (the body is already JSON bytes)."""
+    """One request as sent on the wire (the body is already JSON bytes, or a ``Multipart``)."""
 
     method: str
     url: str
     headers: Mapping[str, str] = attrs.field(repr=False)  # holds the key: never printed
-    body: bytes | None = attrs.field(default=None, repr=False)
+    body: bytes | Multipart | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen
@@ -220,12 +221,18 @@ class Transport:
         self, request: HTTPRequest, limits: AttemptTimeout, total: float | None = None
     ) -> aiohttp.ClientResponse:
         session = self._session_for_running_loop()
+        headers, body = request.headers, request.body
         try:
+            data: bytes | aiohttp.FormData | None = None
+            if isinstance(body, Multipart):
+                headers, data = _form_headers(headers), _form(body)
+            else:
+                data = body
             response = await session.request(
                 request.method,
                 request.url,
-                headers=request.headers,
-                data=request.body,
+                headers=headers,
+                data=data,
                 timeout=aiohttp.ClientTimeout(
                     total=total, sock_connect=limits.connect, sock_read=limits.read
                 ),
@@ -292,6 +299,21 @@ class Transport:
             await session.close()
         else:
             _drop_session(session)
+
+
+def _form(body: Multipart) -> aiohttp.FormData:
+    """aiohttp's form for one attempt: files are streamed by aiohttp, in chunks."""
+    form = aiohttp.FormData()
+    for name, value in body.fields.items():
+        form.add_field(name, value)
+    for name, part in body.files.items():
+        form.add_field(name, payload(part), filename=part.filename, content_type=part.content_type)
+    return form
+
+
+def _form_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request headers without ``Content-Type``: aiohttp sets it, with the boundary."""
+    return {k: v for k, v in headers.items() if k.lower() != "content-type"}
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

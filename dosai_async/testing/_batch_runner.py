@@ -31,7 +31,8 @@ async def run_batch(job: BatchJob, api: Api, files: FileStore, pace: Pace) -> No
     if errors:
         job.fail(errors)
         return
-    job.mark("in_progress")
+    if job.status != "cancelling":  # a cancel during validation must not be overwritten
+        job.mark("in_progress")
     ran = await _run_lines(job, api, pace)
     if job.status == "cancelling":
         job.record_unrun(job.lines[ran:])
