@@ -51,6 +51,7 @@ OWNERS = {
         "dosai_async.cli._batch",
         "dosai_async.cli._chat",
         "dosai_async.cli._common",
+        "dosai_async.cli._hosted",
         "dosai_async.cli._models",
     },
 }

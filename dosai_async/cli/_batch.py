@@ -68,6 +68,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--fsync", action="store_true", help="flush each result to disk (survives power loss)"
     )
+    parser.add_argument(
+        "--hosted",
+        action="store_true",
+        help="submit the file to the hosted Batch API (half price, results within 24 h); "
+        "re-running re-attaches to the batch",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=2.0,
+        metavar="S",
+        help="with --hosted: seconds between the first status checks (default: %(default)s)",
+    )
     add_client_options(parser, per="request")
     parser.set_defaults(func=run)
 
@@ -75,6 +88,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run(args: argparse.Namespace) -> int:
     """Run the file; the exit code."""
     _check_paths(args.input, args.output)
+    if args.hosted:
+        from . import _hosted
+
+        return await _hosted.run(args)
     out = console()
     display = _Display(console(stderr=True))
     with display:
@@ -312,6 +329,16 @@ def _failures(s: BatchSummary, output: Path) -> Iterator[str]:
 
 def _many(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:

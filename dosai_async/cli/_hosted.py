@@ -1,0 +1,141 @@
+"""``dosai batch IN OUT --hosted``: the file through the hosted Batch API, with progress.
+
+Uploads IN, creates a batch, shows ``request_counts`` as a progress bar (stderr), then
+writes OUT in the same line format as the local runner and prints a summary (stdout).
+Running the same command again re-attaches to the batch (``OUT.batch.json`` names it)
+instead of submitting IN a second time. Ctrl-C detaches: the batch keeps running on the
+server, and the same command picks it up later. With ``--local`` the batch runs on an
+emulator inside this process (so it ends with the process: nothing to re-attach to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from dosai_async import AsyncDosAI, BatchJob, HostedBatchSummary
+
+from ._common import EXIT_API_ERROR, client_timeout, console, open_client
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+EXIT_INTERRUPTED = 130
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Run IN as a hosted batch; the exit code."""
+    out, err = console(), console(stderr=True)
+    display = _Display(err)
+    try:
+        with display:
+            async with _client(args) as client:
+                summary = await client.batches.run_file(
+                    args.input,
+                    args.output,
+                    poll_interval=args.poll_interval,
+                    max_poll_interval=max(args.poll_interval, 30.0),
+                    progress=display.update,
+                )
+    except asyncio.CancelledError:
+        if display.batch_id is None:
+            raise
+        _detached(out, display.batch_id, args)
+        return EXIT_INTERRUPTED
+    _print_summary(out, summary)
+    return 0 if summary.ok else EXIT_API_ERROR
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncDosAI]:
+    if not args.local:
+        async with open_client(args) as client:
+            yield client
+        return
+    from dosai_async.testing import DosAIEmulator  # only needed with --local
+
+    # Lines run as fast as the loop allows: the point is the batch machinery.
+    emulator = DosAIEmulator(rate_limit=1_000_000_000, batch_interval=0)
+    async with emulator:
+        url, key = emulator.base_url, emulator.api_key
+        async with AsyncDosAI(base_url=url, api_key=key, timeout=client_timeout(args)) as c:
+            yield c
+
+
+class _Display:
+    """A progress bar over ``request_counts``, with the batch's status beside it."""
+
+    def __init__(self, err: Console) -> None:
+        self._progress = _progress(err)
+        self._task: TaskID = self._progress.add_task("uploading", total=None)
+        self.batch_id: str | None = None
+
+    def __enter__(self) -> _Display:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, batch: BatchJob) -> None:
+        """Show one state of the batch (the first one also prints its id)."""
+        if self.batch_id is None:
+            self.batch_id = batch.id
+            self._progress.console.print(f"batch {batch.id}", markup=False)
+        counts = batch.request_counts
+        total = counts.total if counts is not None and counts.total else None
+        done = counts.completed + counts.failed if counts is not None else 0
+        self._progress.update(self._task, total=total, completed=done, description=batch.status)
+
+
+def _progress(err: Console) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("[bold]hosted batch[/] {task.description}"),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(),
+        console=err,
+        expand=True,
+    )
+
+
+def _detached(out: Console, batch_id: str, args: argparse.Namespace) -> None:
+    if args.local:
+        out.print(f"interrupted: batch {batch_id} ran on the --local emulator, which is gone")
+        return
+    out.print(
+        f"detached: batch {batch_id} keeps running on the server. Run the same command "
+        f"again to re-attach and write {args.output}; to stop it, cancel the batch "
+        f"(client.batches.cancel({batch_id!r})).",
+        markup=False,
+    )
+
+
+def _print_summary(out: Console, s: HostedBatchSummary) -> None:
+    from rich.table import Table
+
+    table = Table(title="hosted batch summary", show_header=False, title_justify="left")
+    counts = s.batch.request_counts
+    rows = [
+        ("batch", s.batch.id),
+        ("status", s.batch.status),
+        ("requests", f"{counts.total:,}" if counts is not None else "-"),
+        ("succeeded", f"{s.succeeded:,}"),
+        ("failed", f"{s.failed:,}"),
+        ("re-attached", "yes" if s.reattached else "no"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    verdict = (
+        f"all {s.succeeded:,} requests succeeded; results in {s.output_path}"
+        if s.ok
+        else f"{s.failed:,} requests failed (batch {s.batch.status}); the error lines in "
+        f"{s.output_path} say why"
+    )
+    out.print(verdict, markup=False)
