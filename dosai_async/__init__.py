@@ -10,6 +10,7 @@ from ._client import AsyncDosAI
 from ._core._config import RetryPolicy, Timeout
 from ._core._exceptions import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APIStreamError,
     APITimeoutError,
@@ -28,7 +29,21 @@ from ._core._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._models._base import WireModel
 from ._models._converter import to_dict
+from ._models._messages import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionToolMessageParam,
+    ChatCompletionUserMessageParam,
+    FunctionCallParam,
+    ImageURLParam,
+)
 from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
 from ._models._types import (
     AssistantMessage,
@@ -92,6 +107,7 @@ from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIStatusError",
     "APIStreamError",
     "APITimeoutError",
@@ -109,10 +125,19 @@ __all__ = [
     "BatchStats",
     "BatchSummary",
     "ChatCompletion",
+    "ChatCompletionAssistantMessageParam",
     "ChatCompletionChunk",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
     "ChatCompletionMessage",
+    "ChatCompletionMessageParam",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionMessageToolCallParam",
+    "ChatCompletionSystemMessageParam",
     "ChatCompletionTokenLogprob",
+    "ChatCompletionToolMessageParam",
+    "ChatCompletionUserMessageParam",
     "Choice",
     "ChoiceDelta",
     "ChoiceDeltaToolCall",
@@ -126,12 +151,14 @@ __all__ = [
     "ContextLengthExceededError",
     "ContextWindowBadRequestError",
     "DosAIError",
+    "FunctionCallParam",
     "FunctionDefinition",
     "FunctionSpec",
     "FunctionTool",
     "FunctionToolSpec",
     "ImageURL",
     "ImageURLContentPart",
+    "ImageURLParam",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidLine",
@@ -170,6 +197,7 @@ __all__ = [
     "TopLogprob",
     "UnprocessableEntityError",
     "UserMessage",
+    "WireModel",
     "__version__",
     "function_spec",
     "json_schema",
