@@ -76,6 +76,7 @@ from ._models._types import (
     TopLogprob,
     UserMessage,
 )
+from ._resources._raw import RawResponse, RawResponseManager
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
@@ -175,6 +176,8 @@ __all__ = [
     "PermissionDeniedError",
     "PromptTokensDetails",
     "RateLimitError",
+    "RawResponse",
+    "RawResponseManager",
     "RequestOptions",
     "ResponseMeta",
     "ResponseValidationError",

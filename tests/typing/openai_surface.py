@@ -13,10 +13,15 @@ from dosai_async import (
     APIError,
     APIStatusError,
     AsyncDosAI,
+    AsyncStream,
     ChatCompletion,
+    ChatCompletionChunk,
     ChatCompletionMessageParam,
     ChatCompletionUserMessageParam,
     DosAIError,
+    Model,
+    ModelList,
+    RawResponse,
     ResponseMeta,
     ResponseValidationError,
     UserMessage,
@@ -84,3 +89,27 @@ async def errors(client: AsyncDosAI) -> None:
     api_errors: tuple[type[APIError], ...] = (APIConnectionError, ResponseValidationError)
     base: type[DosAIError] = APIError
     del api_errors, base
+
+
+async def raw_responses(client: AsyncDosAI) -> None:
+    """with_raw_response / with_streaming_response keep create's result types."""
+    raw = await client.chat.completions.with_raw_response.create(messages=[])
+    assert_type(raw, RawResponse[ChatCompletion])
+    assert_type(await raw.parse(), ChatCompletion)
+    assert_type(raw.status_code, int)
+    assert_type(raw.request_id, str | None)
+    assert_type(raw.retries_taken, int)
+    streamed = await client.chat.completions.with_raw_response.create(messages=[], stream=True)
+    assert_type(await streamed.parse(), AsyncStream[ChatCompletionChunk])
+    manager = client.chat.completions.with_streaming_response.create(messages=[], stream=True)
+    async with manager as response:
+        assert_type(await response.parse(), AsyncStream[ChatCompletionChunk])
+    assert_type(await (await client.models.with_raw_response.list()).parse(), ModelList)
+    assert_type(await (await client.models.with_raw_response.retrieve("m")).parse(), Model)
+
+
+def options(client: AsyncDosAI) -> None:
+    """with_options and copy return a client."""
+    assert_type(client.with_options(timeout=5, max_retries=0), AsyncDosAI)
+    assert_type(client.copy(default_headers={"X-DOS-Cache": "off"}), AsyncDosAI)
+    client.with_options(timeout="5")  # type: ignore[arg-type]
