@@ -11,6 +11,7 @@ from ._client import AsyncDosAI
 from ._core._config import RetryPolicy, Timeout
 from ._core._exceptions import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APIStreamError,
     APITimeoutError,
@@ -29,10 +30,24 @@ from ._core._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._models._base import WireModel
 from ._models._batches import Batch as BatchJob
 from ._models._batches import BatchRequestCounts
 from ._models._converter import to_dict
 from ._models._files import FileDeleted, FileObject
+from ._models._messages import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionToolMessageParam,
+    ChatCompletionUserMessageParam,
+    FunctionCallParam,
+    ImageURLParam,
+)
 from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
 from ._models._types import (
     AssistantMessage,
@@ -66,6 +81,7 @@ from ._models._types import (
     UserMessage,
 )
 from ._resources._pages import AsyncPager
+from ._resources._raw import RawResponse, RawResponseManager
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
@@ -97,6 +113,7 @@ from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIStatusError",
     "APIStreamError",
     "APITimeoutError",
@@ -117,10 +134,19 @@ __all__ = [
     "BatchStats",
     "BatchSummary",
     "ChatCompletion",
+    "ChatCompletionAssistantMessageParam",
     "ChatCompletionChunk",
+    "ChatCompletionContentPartImageParam",
+    "ChatCompletionContentPartParam",
+    "ChatCompletionContentPartTextParam",
     "ChatCompletionMessage",
+    "ChatCompletionMessageParam",
     "ChatCompletionMessageToolCall",
+    "ChatCompletionMessageToolCallParam",
+    "ChatCompletionSystemMessageParam",
     "ChatCompletionTokenLogprob",
+    "ChatCompletionToolMessageParam",
+    "ChatCompletionUserMessageParam",
     "Choice",
     "ChoiceDelta",
     "ChoiceDeltaToolCall",
@@ -136,6 +162,7 @@ __all__ = [
     "DosAIError",
     "FileDeleted",
     "FileObject",
+    "FunctionCallParam",
     "FunctionDefinition",
     "FunctionSpec",
     "FunctionTool",
@@ -143,6 +170,7 @@ __all__ = [
     "HostedBatchSummary",
     "ImageURL",
     "ImageURLContentPart",
+    "ImageURLParam",
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidLine",
@@ -159,6 +187,8 @@ __all__ = [
     "PermissionDeniedError",
     "PromptTokensDetails",
     "RateLimitError",
+    "RawResponse",
+    "RawResponseManager",
     "RequestOptions",
     "ResponseMeta",
     "ResponseValidationError",
@@ -181,6 +211,7 @@ __all__ = [
     "TopLogprob",
     "UnprocessableEntityError",
     "UserMessage",
+    "WireModel",
     "__version__",
     "function_spec",
     "json_schema",

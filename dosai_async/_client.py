@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -40,7 +41,8 @@ class AsyncDosAI:
     emulator); ``allow_insecure_http=True`` lifts that for other hosts.
 
     Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``
-    (``aclose()`` is the same).
+    (``aclose()`` is the same). ``client.with_options(timeout=..., max_retries=...)`` (or
+    ``copy()``) gives a client with other settings over the same connection pool.
     """
 
     def __init__(
@@ -57,7 +59,8 @@ class AsyncDosAI:
         allow_insecure_http: bool = False,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
-        key = _resolve_api_key(api_key)
+        key = self._api_key = _resolve_api_key(api_key)
+        self._default_headers = dict(default_headers or {})
         self.base_url = _resolve_base_url(base_url, allow_insecure_http)
         self.timeout = Timeout().merge(timeout)
         self.retry = _resolve_retry(retry, max_retries)
@@ -66,6 +69,11 @@ class AsyncDosAI:
         self._transport = Transport(session=http_session, max_connections=max_connections)
         self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
         self._closed = False
+        self._pool_owner = self  # the client whose close() closes the pool (copies share it)
+        self._wire()
+
+    def _wire(self) -> None:
+        """Build the namespaces over this client's requester and options (again for a copy)."""
         self.chat = Chat(self._requester, self._call_options, max_event_size=self.max_event_size)
         self.models = Models(self._requester, self._call_options)
         self.files = Files(self._requester, self._call_options)
@@ -86,20 +94,69 @@ class AsyncDosAI:
     ) -> None:
         await self.close()
 
+    def copy(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        set_default_headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+    ) -> AsyncDosAI:
+        """A client with some settings changed, sharing this one's connection pool.
+
+        openai's ``copy()``/``with_options()``: cheap (no new session, no new connections),
+        for one-off settings such as ``client.with_options(timeout=5).chat.completions...``.
+        ``timeout`` is merged into this client's ``Timeout`` (a number sets ``total``);
+        ``default_headers`` are added to this client's, ``set_default_headers`` replace them.
+        Arguments left out keep this client's values.
+
+        The pool stays this client's: closing the copy only stops the copy, and closing the
+        original closes the pool for every copy too.
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError("pass default_headers (added) or set_default_headers, not both")
+        clone = copy.copy(self)
+        clone._api_key = self._api_key if api_key is None else _resolve_api_key(api_key)
+        clone._default_headers = dict(
+            set_default_headers
+            if set_default_headers is not None
+            else {**self._default_headers, **(default_headers or {})}
+        )
+        if base_url is not None:
+            clone.base_url = _resolve_base_url(base_url, allow_insecure_http)
+        clone.timeout = self.timeout.merge(timeout)
+        clone.retry = _resolve_retry(retry or self.retry, max_retries)
+        clone._defaults = CallOptions(clone.timeout, clone.retry)
+        headers = _headers(clone._api_key, clone._default_headers)
+        clone._shared = self._shared.retarget(clone.base_url, headers)
+        clone._closed = False
+        clone._wire()
+        return clone
+
+    with_options = copy  # openai's name for the same thing
+
     async def close(self) -> None:
-        """Close the connection pool (a borrowed ``http_session`` is left open)."""
+        """Close the connection pool (a borrowed ``http_session`` is left open).
+
+        On a ``copy()``, only the copy is closed: the pool belongs to the original.
+        """
         self._closed = True
-        await self._transport.close()
+        if self._pool_owner is self:
+            await self._transport.close()
 
     aclose = close  # the asyncio name (contextlib.aclosing), as on streams and batches
 
     @property
     def is_closed(self) -> bool:
-        """True once ``close()`` was called."""
-        return self._closed
+        """True once ``close()`` was called (on a copy: or on the client it was copied from)."""
+        return self._closed or self._pool_owner._closed
 
     def _requester(self) -> Requester:
-        if self._closed:
+        if self._closed or self._pool_owner._closed:
             raise DosAIError("This AsyncDosAI client is closed; create a new one to send requests.")
         return self._shared
 

@@ -13,11 +13,12 @@ reset, a cut) is retried, and a failure after it never is: tokens are never dupl
 
 from __future__ import annotations
 
+import copy
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -39,6 +40,20 @@ T = TypeVar("T")
 StreamFactory = Callable[[StreamingResponse, ResponseMeta, Deadline, float, str], AsyncStream[Any]]
 
 
+class RetryRunner(Protocol):
+    """What runs an attempt under a retry policy: ``call_with_retries``, or a wrapper of it."""
+
+    async def __call__(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        policy: RetryPolicy,
+        deadline: Deadline,
+        describe: str,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> T: ...
+
+
 @attrs.frozen
 class CallOptions:
     """Per-call settings after the client's defaults and the call's overrides are merged."""
@@ -55,6 +70,26 @@ class Requester:
         self._transport = transport
         self._base_url = base_url.rstrip("/")
         self._headers = dict(headers)
+        self._with_retries: RetryRunner = call_with_retries
+
+    @property
+    def base_url(self) -> str:
+        """The URL every path is appended to."""
+        return self._base_url
+
+    def retarget(self, base_url: str, headers: Mapping[str, str]) -> Requester:
+        """A copy sending to ``base_url`` with ``headers`` (``AsyncDosAI.copy``), same transport."""
+        clone = copy.copy(self)
+        clone._base_url = base_url.rstrip("/")
+        clone._headers = dict(headers)
+        return clone
+
+    def observed(self, wrap: Callable[[RetryRunner], RetryRunner]) -> Requester:
+        """A copy whose calls run through ``wrap(runner)``: how ``with_raw_response`` sees a
+        call's attempts and responses, while the plain path pays nothing for it."""
+        clone = copy.copy(self)
+        clone._with_retries = wrap(self._with_retries)
+        return clone
 
     async def request_json(
         self,
@@ -85,7 +120,7 @@ class Requester:
             _raise_for_status(response.status, response.headers, response.body, request)
             return response.status, response.headers, response.body
 
-        return await call_with_retries(
+        return await self._with_retries(
             attempt,
             policy=options.retry,
             deadline=deadline,
@@ -112,7 +147,7 @@ class Requester:
             await prime(stream)  # closes the stream if it fails
             return stream
 
-        return await call_with_retries(
+        return await self._with_retries(
             attempt,
             policy=options.retry,
             deadline=deadline,
@@ -136,7 +171,7 @@ class Requester:
             finally:
                 response.close()
 
-        return await call_with_retries(
+        return await self._with_retries(
             attempt,
             policy=options.retry,
             deadline=deadline,

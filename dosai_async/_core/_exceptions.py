@@ -2,19 +2,21 @@
 
 ::
 
-    DosAIError
-    ├── APIConnectionError        no usable response (refused, reset, TLS, cut off)
-    │   └── APITimeoutError       a configured deadline elapsed (also a builtin TimeoutError)
-    ├── APIStatusError            non-2xx: status_code, message, type, code, param, request_id, ...
-    │   ├── BadRequestError 400   AuthenticationError 401   InsufficientCreditsError 402
-    │   ├── PermissionDeniedError 403   NotFoundError 404   ConflictError 409
-    │   ├── ContextLengthExceededError 413   UnprocessableEntityError 422
-    │   ├── RateLimitError 429 (retry_after)   InternalServerError 5xx
-    │   ├──   └── ServiceUnavailableError 503
-    │   └── ContextWindowBadRequestError 400 that says the context window overflowed
-    │                             (vLLM's way): both a BadRequestError and a ContextLength...
-    ├── APIStreamError            in-band error inside a 200 stream (also typed like its status)
-    └── ResponseValidationError   a 2xx body that does not fit the model
+    DosAIError                    also the client's own errors (no API key, closed client, ...)
+    └── APIError                  openai's name: whatever the API call itself ran into
+        ├── APIConnectionError    no usable response (refused, reset, TLS, cut off)
+        │   └── APITimeoutError   a configured deadline elapsed (also a builtin TimeoutError)
+        ├── APIStatusError        non-2xx: status_code, message, type, code, param, request_id,
+        │   │                     response (a ResponseMeta), headers, body
+        │   ├── BadRequestError 400   AuthenticationError 401   InsufficientCreditsError 402
+        │   ├── PermissionDeniedError 403   NotFoundError 404   ConflictError 409
+        │   ├── ContextLengthExceededError 413   UnprocessableEntityError 422
+        │   ├── RateLimitError 429 (retry_after)   InternalServerError 5xx
+        │   ├──   └── ServiceUnavailableError 503
+        │   ├── ContextWindowBadRequestError 400 that says the context window overflowed
+        │   │                     (vLLM's way): both a BadRequestError and a ContextLength...
+        │   └── APIStreamError    in-band error inside a 200 stream (also typed like its status)
+        └── ResponseValidationError   a 2xx body that does not fit the model
 
 How a server's bytes become one of these errors (every body shape, the key masked, hostile
 nesting kept as text) lives next door, in ``_error_bodies``. Requests are described by method
@@ -24,8 +26,10 @@ and URL only.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 from ._config import parse_retry_after
+from ._meta import ResponseMeta
 
 
 class DosAIError(Exception):
@@ -44,7 +48,17 @@ class DosAIError(Exception):
         self.message = message
 
 
-class APIConnectionError(DosAIError):
+class APIError(DosAIError):
+    """Base of the errors of an API call: connection, status and response-body errors.
+
+    openai's ``APIError``: ``except APIError`` catches what it catches there
+    (``APIConnectionError``, ``APITimeoutError``, ``APIStatusError`` and its subclasses,
+    ``ResponseValidationError``, openai's ``APIResponseValidationError``). Errors raised
+    before any request (no API key, bad arguments, a closed client) are ``DosAIError`` only.
+    """
+
+
+class APIConnectionError(APIError):
     """No usable response: refused, reset, TLS failure, or a body cut off mid-way.
 
     ``partial`` holds what a stream had accumulated before it was cut (a ``ChatCompletion``),
@@ -96,7 +110,7 @@ class ErrorInfo:
         self.param = param
 
 
-class APIStatusError(DosAIError):
+class APIStatusError(APIError):
     """The server answered with a non-2xx status.
 
     Carries everything the server said: ``status_code``, ``message``, ``type``, ``code``,
@@ -120,6 +134,16 @@ class APIStatusError(DosAIError):
         self.request_id = request_id
         self.headers: Mapping[str, str] = headers or {}
         self.body = body
+
+    @property
+    def response(self) -> ResponseMeta:
+        """The HTTP facts of the response: ``status_code``, ``headers``, ``request_id``.
+
+        openai's ``e.response`` is the httpx response; code that reads its ``status_code``
+        or ``headers`` reads the same here. The body is ``e.body``.
+        """
+        # status_code is typed on DosAIError (None there); __init__ set it from an int.
+        return ResponseMeta(cast(int, self.status_code), self.headers, self.request_id)
 
     def __str__(self) -> str:
         # "429 rate_limit_error: Rate limit exceeded (request_id=req_1)"
@@ -201,7 +225,7 @@ class APIStreamError(APIStatusError):
     response_started: bool = True
 
 
-class ResponseValidationError(DosAIError):
+class ResponseValidationError(APIError):
     """A 2xx body that does not fit the expected model; the message names the field path.
 
     ``errors`` lists each finding as ``"<what> @ <path>"`` (e.g.

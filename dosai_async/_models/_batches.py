@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from ._base import WireModel
 from ._types import NO_EXTRA, ResponseMeta
 
 #: Statuses after which a batch never changes again.
@@ -24,7 +25,7 @@ def _extra() -> Any:
 
 
 @attrs.frozen
-class BatchRequestCounts:
+class BatchRequestCounts(WireModel):
     """Requests of a batch: ``total``, ``completed`` (2xx answers) and ``failed`` (others)."""
 
     total: int = 0
@@ -34,7 +35,7 @@ class BatchRequestCounts:
 
 
 @attrs.frozen
-class BatchError:
+class BatchError(WireModel):
     """Why a batch failed validation; ``line`` is the input line at fault, if one is."""
 
     code: str | None = None
@@ -45,7 +46,7 @@ class BatchError:
 
 
 @attrs.frozen
-class BatchErrors:
+class BatchErrors(WireModel):
     """The ``errors`` list of a failed batch."""
 
     data: list[BatchError] | None = None
@@ -54,7 +55,7 @@ class BatchErrors:
 
 
 @attrs.frozen
-class Batch:
+class Batch(WireModel):
     """A hosted batch job: where it is (``status``, ``request_counts``) and its result files.
 
     ``output_file_id`` holds the successful lines, ``error_file_id`` the failed ones (and, for
@@ -93,7 +94,7 @@ class Batch:
 
 
 @attrs.frozen
-class BatchList:
+class BatchList(WireModel):
     """One page of ``batches.list`` (newest first); iterating it yields its ``Batch`` items."""
 
     data: list[Batch] = attrs.field(factory=list)

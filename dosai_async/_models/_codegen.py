@@ -211,6 +211,10 @@ def _collect_extra(builder: _Builder, cls: type, local: frozenset[str]) -> None:
     builder.lines.append("        __extra(obj, o, __known)")
 
 
+#: Shared immutable default for ``extra``: no allocation per object on the hot path.
+NO_EXTRA: Mapping[str, Any] = types.MappingProxyType({})
+
+
 def set_extra(obj: Any, data: Mapping[str, Any], known: frozenset[str]) -> None:
     """Keep the keys of ``data`` outside ``known`` in ``obj.extra`` (the one collector)."""
     unknown = {k: v for k, v in data.items() if k not in known}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -30,9 +31,9 @@ from cattrs.preconf.orjson import make_converter
 from cattrs.v import format_exception
 
 from dosai_async._core._exceptions import ResponseValidationError
+from dosai_async._core._meta import ResponseMeta
 
-from ._codegen import check_nesting, make_fast_structure, set_extra
-from ._types import NO_EXTRA, ResponseMeta
+from ._codegen import NO_EXTRA, check_nesting, make_fast_structure, set_extra
 
 T = TypeVar("T")
 
@@ -41,11 +42,11 @@ JSONDecodeError = orjson.JSONDecodeError
 # Fields of this package's models that are ours, not the wire's: never read from a
 # payload, never written to one. Users' classes (structured outputs, tool arguments) may
 # use these names for real fields, so the rule applies to our own classes only.
-_LOCAL_FIELDS = frozenset({"extra", "response", "parsed"})
+LOCAL_FIELDS = frozenset({"extra", "response", "parsed"})
 
 
 def _local_fields(cls: type) -> frozenset[str]:
-    return _LOCAL_FIELDS if cls.__module__.startswith("dosai_async.") else frozenset()
+    return LOCAL_FIELDS if cls.__module__.startswith("dosai_async.") else frozenset()
 
 
 def _has_extra(cls: type) -> bool:
@@ -289,6 +290,15 @@ def loads(data: bytes | str) -> Any:
 def dumps(obj: Any) -> bytes:
     """Serialize JSON-ready data (orjson; attrs models are unstructured first)."""
     return orjson.dumps(obj, default=_fast.unstructure)
+
+
+def dumps_text(data: Any, indent: int | None = None) -> str:
+    """JSON text of JSON-ready data: compact, or with ``indent`` spaces (pydantic's layout)."""
+    if indent is None:
+        return orjson.dumps(data).decode()
+    if indent == 2:  # the common case (openai's to_json default) stays on orjson
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    return json.dumps(data, indent=indent, ensure_ascii=False)
 
 
 def to_plain(obj: object) -> Mapping[str, Any] | Any:

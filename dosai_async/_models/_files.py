@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from ._base import WireModel
 from ._types import NO_EXTRA, ResponseMeta
 
 
@@ -19,7 +20,7 @@ def _extra() -> Any:
 
 
 @attrs.frozen
-class FileObject:
+class FileObject(WireModel):
     """An uploaded file (``purpose`` "batch") or one the API wrote ("batch_output")."""
 
     id: str
@@ -36,7 +37,7 @@ class FileObject:
 
 
 @attrs.frozen
-class FileDeleted:
+class FileDeleted(WireModel):
     """The answer of ``files.delete``."""
 
     id: str
@@ -47,7 +48,7 @@ class FileDeleted:
 
 
 @attrs.frozen
-class FileList:
+class FileList(WireModel):
     """One page of ``files.list``; iterating it yields its ``FileObject`` items."""
 
     data: list[FileObject] = attrs.field(factory=list)

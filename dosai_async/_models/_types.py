@@ -9,19 +9,23 @@ All (de)serialization goes through the one converter in ``_converter``. Rules:
   unstructuring puts them back.
 - Both reasoning fields are modelled and kept apart: ``reasoning`` (vLLM >= 0.17, Groq,
   OpenRouter) and ``reasoning_content`` (older vLLM, SGLang, DeepSeek, DashScope).
+- Every response model is a ``WireModel`` (``_base``): openai's ``to_dict``, ``to_json``,
+  ``model_dump`` and ``model_dump_json`` methods, and no state of its own.
 - Request-side classes (``UserMessage``...) are optional sugar: plain dicts work everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 
-#: Shared immutable default for ``extra``: no allocation per object on the hot path.
-NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+from dosai_async._core._meta import ResponseMeta as ResponseMeta
+
+from ._base import WireModel
+from ._codegen import NO_EXTRA as NO_EXTRA
+from ._messages import ChatCompletionMessageParam
 
 
 def _extra() -> Any:
@@ -32,7 +36,7 @@ def _extra() -> Any:
 
 
 @attrs.frozen
-class PromptTokensDetails:
+class PromptTokensDetails(WireModel):
     """Breakdown of prompt tokens; ``cached_tokens`` were served from the prefix cache."""
 
     cached_tokens: int | None = None
@@ -41,7 +45,7 @@ class PromptTokensDetails:
 
 
 @attrs.frozen
-class CompletionTokensDetails:
+class CompletionTokensDetails(WireModel):
     """Breakdown of completion tokens; ``reasoning_tokens`` were spent thinking."""
 
     reasoning_tokens: int | None = None
@@ -52,7 +56,7 @@ class CompletionTokensDetails:
 
 
 @attrs.frozen
-class CompletionUsage:
+class CompletionUsage(WireModel):
     """Token counts of one call; ``cost`` is the DOS charge in USD when the gateway sends it."""
 
     prompt_tokens: int = 0
@@ -68,7 +72,7 @@ class CompletionUsage:
 
 
 @attrs.frozen
-class TopLogprob:
+class TopLogprob(WireModel):
     """One alternative token at a position."""
 
     token: str
@@ -78,7 +82,7 @@ class TopLogprob:
 
 
 @attrs.frozen
-class ChatCompletionTokenLogprob:
+class ChatCompletionTokenLogprob(WireModel):
     """A sampled token with its log probability and the most likely alternatives."""
 
     token: str
@@ -89,7 +93,7 @@ class ChatCompletionTokenLogprob:
 
 
 @attrs.frozen
-class ChoiceLogprobs:
+class ChoiceLogprobs(WireModel):
     """Log probabilities of a choice's content (and refusal) tokens."""
 
     content: list[ChatCompletionTokenLogprob] | None = None
@@ -101,7 +105,7 @@ class ChoiceLogprobs:
 
 
 @attrs.frozen
-class ToolCallFunction:
+class ToolCallFunction(WireModel):
     """The function a tool call invokes; ``arguments`` is a JSON string, as on the wire."""
 
     name: str
@@ -110,7 +114,7 @@ class ToolCallFunction:
 
 
 @attrs.frozen
-class ChatCompletionMessageToolCall:
+class ChatCompletionMessageToolCall(WireModel):
     """A tool call in an assistant message."""
 
     id: str
@@ -120,7 +124,7 @@ class ChatCompletionMessageToolCall:
 
 
 @attrs.frozen
-class ChatCompletionMessage:
+class ChatCompletionMessage(WireModel):
     """The assistant's message. ``content`` may be ``None`` or ``""`` with tool calls."""
 
     role: str = "assistant"
@@ -133,7 +137,7 @@ class ChatCompletionMessage:
 
 
 @attrs.frozen
-class Choice:
+class Choice(WireModel):
     """One choice of a completion. ``finish_reason`` is an open set (stop, length, ...)."""
 
     index: int = 0
@@ -144,16 +148,7 @@ class Choice:
 
 
 @attrs.frozen
-class ResponseMeta:
-    """HTTP facts of the response a model was parsed from."""
-
-    status_code: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    request_id: str | None = None
-
-
-@attrs.frozen
-class ChatCompletion:
+class ChatCompletion(WireModel):
     """A chat completion. ``response`` holds the status, headers and ``x-request-id``."""
 
     id: str = ""
@@ -177,7 +172,7 @@ class ChatCompletion:
 
 
 @attrs.frozen
-class ChoiceDeltaToolCallFunction:
+class ChoiceDeltaToolCallFunction(WireModel):
     """A fragment of a streamed tool call's function: name first, then argument pieces."""
 
     name: str | None = None
@@ -186,7 +181,7 @@ class ChoiceDeltaToolCallFunction:
 
 
 @attrs.frozen
-class ChoiceDeltaToolCall:
+class ChoiceDeltaToolCall(WireModel):
     """A fragment of a streamed tool call, keyed by ``index``."""
 
     index: int = 0
@@ -197,7 +192,7 @@ class ChoiceDeltaToolCall:
 
 
 @attrs.frozen
-class ChoiceDelta:
+class ChoiceDelta(WireModel):
     """What one chunk adds to a choice."""
 
     role: str | None = None
@@ -210,7 +205,7 @@ class ChoiceDelta:
 
 
 @attrs.frozen
-class ChunkChoice:
+class ChunkChoice(WireModel):
     """One choice's delta within a chunk."""
 
     index: int = 0
@@ -221,7 +216,7 @@ class ChunkChoice:
 
 
 @attrs.frozen
-class ChatCompletionChunk:
+class ChatCompletionChunk(WireModel):
     """One streamed event. ``usage`` may arrive on any chunk, often one with no choices."""
 
     id: str = ""
@@ -239,7 +234,7 @@ class ChatCompletionChunk:
 
 
 @attrs.frozen
-class Model:
+class Model(WireModel):
     """A model served by the API. DOS adds ``context_length`` and ``pricing`` (string values)."""
 
     id: str
@@ -252,7 +247,7 @@ class Model:
 
 
 @attrs.frozen
-class ModelList:
+class ModelList(WireModel):
     """The answer of ``GET /models``; iterating it yields the models."""
 
     data: list[Model] = attrs.field(factory=list)
@@ -351,12 +346,14 @@ class FunctionTool:
     type: Literal["function"] = "function"
 
 
-#: Anything accepted as one message of ``messages=``.
+#: Anything accepted as one message of ``messages=``: a message dict (checked by mypy
+#: against openai's ``TypedDict`` s) or one of the message classes above. At run time any
+#: mapping is sent as it is.
 MessageParam = (
-    SystemMessage
+    ChatCompletionMessageParam
+    | SystemMessage
     | UserMessage
     | AssistantMessage
     | ToolMessage
     | ChatCompletionMessage
-    | Mapping[str, Any]
 )

@@ -41,6 +41,7 @@ from dosai_async._structured._tools import ToolErrorMode, ToolRunResult
 from dosai_async._structured._tools import run_tools as _run_tools
 
 from ._base import CallOptionsFn, RequesterFn
+from ._chat_raw import CompletionsWithRawResponse, CompletionsWithStreamingResponse
 
 DEFAULT_MODEL = "dos-ai"
 
@@ -58,6 +59,16 @@ class Completions:
         self._requester = requester
         self._call_options = call_options
         self._max_event_size = max_event_size
+
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """Each method returning a ``RawResponse`` (headers, status, ``await parse()``)."""
+        return CompletionsWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> CompletionsWithStreamingResponse:
+        """Each method as ``async with``: the ``RawResponse``, its stream closed on exit."""
+        return CompletionsWithStreamingResponse(self)
 
     @overload
     async def create(

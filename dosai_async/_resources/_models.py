@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 from urllib.parse import quote
 
 from dosai_async._models._params import RequestOptions
 from dosai_async._models._types import Model, ModelList
 
 from ._base import CallOptionsFn, RequesterFn
+from ._raw import RawResponse, RawResponseManager, RawResponses, StreamingResponses
 
 
 class Models:
@@ -17,6 +18,16 @@ class Models:
     def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
         self._requester = requester
         self._call_options = call_options
+
+    @property
+    def with_raw_response(self) -> ModelsWithRawResponse:
+        """Each method returning a ``RawResponse`` (headers, status, ``await parse()``)."""
+        return ModelsWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> ModelsWithStreamingResponse:
+        """Each method as ``async with`` around its ``RawResponse``."""
+        return ModelsWithStreamingResponse(self)
 
     async def list(self, **options: Unpack[RequestOptions]) -> ModelList:
         """``GET /models``; the result iterates over ``Model`` objects."""
@@ -30,3 +41,27 @@ class Models:
         call = self._call_options(options)
         path = "/models/" + quote(model, safe="")
         return await self._requester().request_json("GET", path, Model, call)
+
+
+class ModelsWithRawResponse(RawResponses):
+    """``client.models.with_raw_response`` (the result types, for mypy; see ``_raw``)."""
+
+    if TYPE_CHECKING:
+
+        async def list(self, **options: Unpack[RequestOptions]) -> RawResponse[ModelList]: ...
+
+        async def retrieve(
+            self, model: str, **options: Unpack[RequestOptions]
+        ) -> RawResponse[Model]: ...
+
+
+class ModelsWithStreamingResponse(StreamingResponses):
+    """``client.models.with_streaming_response`` (the result types, for mypy)."""
+
+    if TYPE_CHECKING:
+
+        def list(self, **options: Unpack[RequestOptions]) -> RawResponseManager[ModelList]: ...
+
+        def retrieve(
+            self, model: str, **options: Unpack[RequestOptions]
+        ) -> RawResponseManager[Model]: ...

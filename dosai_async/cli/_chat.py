@@ -13,7 +13,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from dosai_async import ChatCompletionChunk, CompletionParams, StreamStats
+from dosai_async import (
+    ChatCompletionChunk,
+    ChatCompletionMessageParam,
+    CompletionParams,
+    StreamStats,
+)
 
 from ._common import add_client_options, console, open_client, plain
 
@@ -73,9 +78,12 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _messages(args: argparse.Namespace) -> list[dict[str, str]]:
-    system = [{"role": "system", "content": args.system}] if args.system else []
-    return [*system, {"role": "user", "content": args.prompt}]
+def _messages(args: argparse.Namespace) -> list[ChatCompletionMessageParam]:
+    messages: list[ChatCompletionMessageParam] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    return messages
 
 
 def _options(args: argparse.Namespace) -> CompletionParams:

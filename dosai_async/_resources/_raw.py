@@ -1,0 +1,243 @@
+"""``with_raw_response`` and ``with_streaming_response``: one mechanism for every namespace.
+
+openai's ``client.chat.completions.with_raw_response.create(...)`` returns the HTTP response
+(headers, status, request id) with the result behind ``await raw.parse()``. Here that is
+``RawResponse``, built without a second code path: the call runs the resource's own method
+on a shallow copy of the resource whose ``_requester`` is the client's requester
+``observed()`` by an ``_Exchange``. The exchange wraps the retry loop, so it counts the
+attempts and keeps the last one's response; the plain path runs no such wrapper, so it
+costs nothing when unused.
+
+Any namespace gets the feature by holding its requester as ``_requester`` (every namespace
+does) and exposing ``RawResponses(self)`` / ``StreamingResponses(self)``: their
+``__getattr__`` re-binds each public coroutine method. A subclass per namespace only
+declares, for mypy, what each method returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from dosai_async._core._config import RetryPolicy, header
+from dosai_async._core._deadline import Deadline
+from dosai_async._core._meta import ResponseMeta
+from dosai_async._models import _converter
+from dosai_async._requester import Requester, RetryRunner
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+class RawResponse(Generic[R]):
+    """The HTTP response of one call, its result behind ``await parse()`` (openai's
+    ``AsyncAPIResponse``).
+
+    ``status_code``, ``headers`` and ``request_id`` are the final attempt's;
+    ``retries_taken`` counts the attempts before it; ``elapsed`` is the whole call, retries
+    included; ``method`` and ``url`` say what was sent. For a stream, ``parse()`` gives the
+    ``AsyncStream`` (already open, read it or close it) and the body is read through it.
+    """
+
+    def __init__(
+        self,
+        meta: ResponseMeta,
+        parsed: R,
+        *,
+        body: bytes | None,
+        method: str,
+        url: str,
+        elapsed: float,
+        retries_taken: int,
+    ) -> None:
+        self._meta = meta
+        self._parsed = parsed
+        self._body = body
+        self.method = method
+        self.url = url
+        self.elapsed = datetime.timedelta(seconds=elapsed)
+        self.retries_taken = retries_taken
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status of the final attempt."""
+        return self._meta.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (case-insensitive)."""
+        return self._meta.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id``, if it sent one."""
+        return self._meta.request_id
+
+    async def parse(self) -> R:
+        """The typed result: what the method called without ``with_raw_response`` returns."""
+        return self._parsed
+
+    async def read(self) -> bytes:
+        """The body's bytes (not for a stream: iterate the ``AsyncStream`` of ``parse()``)."""
+        if self._body is None:
+            raise TypeError(
+                "this response is a stream: its body is read by iterating await parse()"
+            )
+        return self._body
+
+    async def text(self) -> str:
+        """The body as text."""
+        return (await self.read()).decode("utf-8", errors="replace")
+
+    async def json(self) -> object:
+        """The body as parsed JSON."""
+        return _converter.loads(await self.read())
+
+    async def close(self) -> None:
+        """Close the stream ``parse()`` gives, if this is one; nothing to do otherwise."""
+        closer = getattr(self._parsed, "aclose", None)
+        if closer is not None:
+            await closer()
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}] {self.method} {self.url}>"
+
+
+class RawResponseManager(Generic[R]):
+    """``async with ...with_streaming_response.create(...) as response``: the call is sent
+    on entry, and a stream it opened is closed on exit."""
+
+    def __init__(self, call: Callable[[], Awaitable[RawResponse[R]]]) -> None:
+        self._call = call
+        self._response: RawResponse[R] | None = None
+
+    async def __aenter__(self) -> RawResponse[R]:
+        self._response = await self._call()
+        return self._response
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            await self._response.close()
+
+
+class RawResponses:
+    """``namespace.with_raw_response``: each public coroutine method, returning a
+    ``RawResponse`` of what it returns."""
+
+    def __init__(self, resource: object) -> None:
+        self._resource = resource
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[RawResponse[Any]]]:
+        _check_method(self._resource, name)
+
+        async def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
+            return await _raw_call(self._resource, name, args, kwargs)
+
+        return call
+
+
+class StreamingResponses:
+    """``namespace.with_streaming_response``: each public coroutine method, as an
+    ``async with`` block around its ``RawResponse``."""
+
+    def __init__(self, resource: object) -> None:
+        self._resource = resource
+
+    def __getattr__(self, name: str) -> Callable[..., RawResponseManager[Any]]:
+        _check_method(self._resource, name)
+
+        def call(*args: Any, **kwargs: Any) -> RawResponseManager[Any]:
+            return RawResponseManager(lambda: _raw_call(self._resource, name, args, kwargs))
+
+        return call
+
+
+def _check_method(resource: object, name: str) -> None:
+    method = getattr(resource, name, None) if not name.startswith("_") else None
+    if not inspect.iscoroutinefunction(method):
+        kind = type(resource).__name__
+        raise AttributeError(f"{kind}.with_raw_response has no method {name!r}")
+
+
+async def _raw_call(
+    resource: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> RawResponse[Any]:
+    exchange = _Exchange(resource._requester)
+    clone = copy.copy(resource)
+    clone._requester = exchange.requester
+    started = time.monotonic()
+    result = await getattr(clone, name)(*args, **kwargs)
+    return exchange.response(result, time.monotonic() - started)
+
+
+class _Exchange:
+    """What one call's retry loop saw: its attempts and the last response (the runner wrap)."""
+
+    def __init__(self, requester: Callable[[], Requester]) -> None:
+        self._requester = requester
+        self.base_url = ""
+        self.describe = ""
+        self.attempts = 0
+        self.last: object = None
+
+    def requester(self) -> Requester:
+        requester = self._requester()
+        self.base_url = requester.base_url
+        return requester.observed(self.wrap)
+
+    def wrap(self, runner: RetryRunner) -> RetryRunner:
+        async def run(
+            attempt: Callable[[], Awaitable[T]],
+            *,
+            policy: RetryPolicy,
+            deadline: Deadline,
+            describe: str,
+            sleep: Callable[[float], Awaitable[None]],
+        ) -> T:
+            self.describe, self.attempts = describe, 0  # a helper's last request counts
+
+            async def counted() -> T:
+                self.attempts += 1
+                self.last = result = await attempt()
+                return result
+
+            return await runner(
+                counted, policy=policy, deadline=deadline, describe=describe, sleep=sleep
+            )
+
+        return run
+
+    def response(self, result: R, elapsed: float) -> RawResponse[R]:
+        meta, body = _facts(self.last)
+        method, _, rest = self.describe.partition(" ")  # "POST /chat/completions (stream)"
+        return RawResponse(
+            meta,
+            result,
+            body=body,
+            method=method,
+            url=self.base_url + rest.partition(" ")[0],
+            elapsed=elapsed,
+            retries_taken=max(self.attempts - 1, 0),
+        )
+
+
+def _facts(last: object) -> tuple[ResponseMeta, bytes | None]:
+    """The response meta and body of an attempt's result: ``request_json``'s attempts return
+    ``(status, headers, body)``, ``request_stream``'s the stream (its ``response`` is the meta)."""
+    if isinstance(last, tuple):
+        status, headers, body = last
+        return ResponseMeta(status, headers, header(headers, "x-request-id")), body
+    meta = getattr(last, "response", None)
+    if not isinstance(meta, ResponseMeta):
+        raise TypeError("with_raw_response: this method sent no request to report on")
+    return meta, None
