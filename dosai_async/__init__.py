@@ -6,6 +6,7 @@ Everything public is imported from here; the ``_``-modules are private.
 from ._batch._fanout import Batch, BatchCallback, BatchRequests
 from ._batch._files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
 from ._batch._item import BatchItem, BatchStats
+from ._batch._preflight import CostEstimate, estimate_cost, preflight
 from ._client import AsyncDosAI
 from ._core._config import RetryPolicy, Timeout
 from ._core._exceptions import (
@@ -23,12 +24,15 @@ from ._core._exceptions import (
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
+    PreflightError,
     RateLimitError,
     ResponseValidationError,
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._models._account import Balance, KeyInfo, KeyRateLimit
 from ._models._converter import to_dict
+from ._models._embeddings import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
 from ._models._types import (
     AssistantMessage,
@@ -101,6 +105,7 @@ __all__ = [
     "AsyncStreamManager",
     "AuthenticationError",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchCallback",
     "BatchItem",
@@ -125,7 +130,11 @@ __all__ = [
     "ConflictError",
     "ContextLengthExceededError",
     "ContextWindowBadRequestError",
+    "CostEstimate",
+    "CreateEmbeddingResponse",
     "DosAIError",
+    "Embedding",
+    "EmbeddingUsage",
     "FunctionDefinition",
     "FunctionSpec",
     "FunctionTool",
@@ -135,6 +144,8 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidLine",
+    "KeyInfo",
+    "KeyRateLimit",
     "MessageParam",
     "Model",
     "ModelList",
@@ -146,6 +157,7 @@ __all__ = [
     "ParsedStream",
     "ParsedStreamManager",
     "PermissionDeniedError",
+    "PreflightError",
     "PromptTokensDetails",
     "RateLimitError",
     "RequestOptions",
@@ -171,8 +183,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UserMessage",
     "__version__",
+    "estimate_cost",
     "function_spec",
     "json_schema",
+    "preflight",
     "response_format_for",
     "run_batch_file",
     "to_dict",

@@ -16,7 +16,9 @@ from ._core._env import API_KEY_ENV, BASE_URL_ENV
 from ._core._exceptions import DosAIError
 from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester
+from ._resources._account import BalanceResource, KeyResource
 from ._resources._chat import Chat
+from ._resources._embeddings import Embeddings
 from ._resources._models import Models
 from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from ._version import __version__
@@ -66,6 +68,9 @@ class AsyncDosAI:
         self._closed = False
         self.chat = Chat(self._requester, self._call_options, max_event_size=self.max_event_size)
         self.models = Models(self._requester, self._call_options)
+        self.embeddings = Embeddings(self._requester, self._call_options)
+        self.key = KeyResource(self._requester, self._call_options)  # DOS only
+        self.balance = BalanceResource(self._requester, self._call_options)  # DOS only
 
     def __repr__(self) -> str:
         # The key never appears here (nor in any error or log line).

@@ -14,7 +14,8 @@
     │   └── ContextWindowBadRequestError 400 that says the context window overflowed
     │                             (vLLM's way): both a BadRequestError and a ContextLength...
     ├── APIStreamError            in-band error inside a 200 stream (also typed like its status)
-    └── ResponseValidationError   a 2xx body that does not fit the model
+    ├── ResponseValidationError   a 2xx body that does not fit the model
+    └── PreflightError            a batch the balance clearly cannot pay for; nothing was sent
 
 How a server's bytes become one of these errors (every body shape, the key masked, hostile
 nesting kept as text) lives next door, in ``_error_bodies``. Requests are described by method
@@ -220,6 +221,22 @@ class ResponseValidationError(DosAIError):
         self.body = body
         self.status_code = status_code
         self.errors = errors
+
+
+class PreflightError(DosAIError):
+    """A batch refused before sending anything: even its lowest cost exceeds the balance.
+
+    ``code`` is ``"insufficient_credits"`` (as a 402 would say); ``balance`` and
+    ``lower_bound`` are USD; ``estimate`` is the ``CostEstimate`` behind the decision.
+    """
+
+    code = "insufficient_credits"
+
+    def __init__(self, message: str, *, balance: float, lower_bound: float, estimate: object):
+        super().__init__(message)
+        self.balance = balance
+        self.lower_bound = lower_bound
+        self.estimate = estimate
 
 
 # The one status table. Lookup falls back to InternalServerError for other 5xx and to
