@@ -68,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--fsync", action="store_true", help="flush each result to disk (survives power loss)"
     )
+    parser.add_argument(
+        "--preflight",
+        action="store_true",
+        help="first check the balance; refuse (sending nothing) if it clearly cannot pay",
+    )
     add_client_options(parser, per="request")
     parser.set_defaults(func=run)
 
@@ -121,6 +126,7 @@ async def _run_interruptible(args: argparse.Namespace, display: _Display) -> Bat
                     progress=display.update,
                     stop=stop,
                     fsync=args.fsync,
+                    preflight=args.preflight,
                 )
         except asyncio.CancelledError:
             if not stop.is_set() or task.uncancel():
