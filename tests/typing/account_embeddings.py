@@ -26,6 +26,7 @@ async def embeddings(client: AsyncDosAI) -> None:
 async def account(client: AsyncDosAI) -> None:
     assert_type(await client.key.retrieve(), KeyInfo)
     balance = await client.balance.retrieve()
+    assert_type(balance, Balance)
     assert_type(balance.balance, float | None)
     requests = [{"messages": [{"role": "user", "content": "hi"}]}]
     assert_type(await preflight(client, requests), CostEstimate)
