@@ -7,6 +7,7 @@ from ._batch._fanout import Batch, BatchCallback, BatchRequests
 from ._batch._files import BatchProgress, BatchSummary, InvalidLine, run_batch_file
 from ._batch._hosted import HostedBatchSummary
 from ._batch._item import BatchItem, BatchStats
+from ._batch._preflight import CostEstimate, estimate_cost, preflight
 from ._client import AsyncDosAI
 from ._core._config import RetryPolicy, Timeout
 from ._core._exceptions import (
@@ -25,15 +26,18 @@ from ._core._exceptions import (
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
+    PreflightError,
     RateLimitError,
     ResponseValidationError,
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._models._account import Balance, KeyInfo, KeyRateLimit
 from ._models._base import WireModel
 from ._models._batches import Batch as BatchJob
 from ._models._batches import BatchRequestCounts
 from ._models._converter import to_dict
+from ._models._embeddings import CreateEmbeddingResponse, Embedding, EmbeddingUsage
 from ._models._files import FileDeleted, FileObject
 from ._models._messages import (
     ChatCompletionAssistantMessageParam,
@@ -124,6 +128,7 @@ __all__ = [
     "AsyncStreamManager",
     "AuthenticationError",
     "BadRequestError",
+    "Balance",
     "Batch",
     "BatchCallback",
     "BatchItem",
@@ -159,7 +164,11 @@ __all__ = [
     "ConflictError",
     "ContextLengthExceededError",
     "ContextWindowBadRequestError",
+    "CostEstimate",
+    "CreateEmbeddingResponse",
     "DosAIError",
+    "Embedding",
+    "EmbeddingUsage",
     "FileDeleted",
     "FileObject",
     "FunctionCallParam",
@@ -174,6 +183,8 @@ __all__ = [
     "InsufficientCreditsError",
     "InternalServerError",
     "InvalidLine",
+    "KeyInfo",
+    "KeyRateLimit",
     "MessageParam",
     "Model",
     "ModelList",
@@ -185,6 +196,7 @@ __all__ = [
     "ParsedStream",
     "ParsedStreamManager",
     "PermissionDeniedError",
+    "PreflightError",
     "PromptTokensDetails",
     "RateLimitError",
     "RawResponse",
@@ -213,8 +225,10 @@ __all__ = [
     "UserMessage",
     "WireModel",
     "__version__",
+    "estimate_cost",
     "function_spec",
     "json_schema",
+    "preflight",
     "response_format_for",
     "run_batch_file",
     "to_dict",

@@ -17,8 +17,10 @@ from ._core._env import API_KEY_ENV, BASE_URL_ENV
 from ._core._exceptions import DosAIError
 from ._core._transport import ClientSession, Transport
 from ._requester import CallOptions, Requester
+from ._resources._account import BalanceResource, KeyResource
 from ._resources._batches import Batches
 from ._resources._chat import Chat
+from ._resources._embeddings import Embeddings
 from ._resources._files import Files
 from ._resources._models import Models
 from ._streaming._sse import DEFAULT_MAX_EVENT_SIZE
@@ -78,6 +80,9 @@ class AsyncDosAI:
         self.models = Models(self._requester, self._call_options)
         self.files = Files(self._requester, self._call_options)
         self.batches = Batches(self._requester, self._call_options, self.files)
+        self.embeddings = Embeddings(self._requester, self._call_options)
+        self.key = KeyResource(self._requester, self._call_options)  # DOS only
+        self.balance = BalanceResource(self._requester, self._call_options)  # DOS only
 
     def __repr__(self) -> str:
         # The key never appears here (nor in any error or log line).

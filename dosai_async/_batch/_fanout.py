@@ -79,6 +79,7 @@ class Batch:
     Create it with ``client.chat.completions.batch(...)``. ``await batch`` returns
     ``list[ChatCompletion | DosAIError]`` in input order; ``async for item in batch``
     yields ``BatchItem`` as items finish. ``stats`` has live counters for progress.
+    ``prompt_key`` is the request key that must be present (``"input"`` for embeddings).
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class Batch:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         on_result: BatchCallback | None = None,
+        prompt_key: str = "messages",
     ) -> None:
         if isinstance(requests, (Mapping, str, bytes)):
             raise TypeError("requests must be an iterable of request mappings, not one request")
@@ -100,7 +102,7 @@ class Batch:
             tokens_per_minute=tokens_per_minute,
         )
         self.stats = BatchStats()
-        self._runner = ItemRunner(create, policy_for, self._pacer, self.stats)
+        self._runner = ItemRunner(create, policy_for, self._pacer, self.stats, prompt_key)
         self._requests = requests
         self._on_result = on_result
         self._limit = held_at_most(concurrency)

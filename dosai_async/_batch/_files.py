@@ -52,6 +52,8 @@ from ._item import BatchItem, BatchStats
 from ._jsonl import LineError, encode, invalid_record, parse_line
 from ._jsonl import result_record as _result_record
 from ._output import compact, count_requests, open_output, refuse_same_file, scan_output
+from ._preflight import PreflightClient, file_requests
+from ._preflight import preflight as _preflight
 
 
 class _BatchCompletions(Protocol):
@@ -146,12 +148,16 @@ async def run_batch_file(
     progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
     fsync: bool = False,
+    preflight: bool = False,
     **pacing: Unpack[BatchParams],
 ) -> BatchSummary:
     """Run a Batch API JSONL file, appending a result line per request to ``output_path``.
 
     Re-running with the same output resumes: completed ``custom_id`` values are skipped and
     the failed ones retried; the output keeps one line per ``custom_id``, the latest.
+    ``preflight=True`` first compares the balance with the lowest cost of the requests still
+    to send and raises ``PreflightError`` before sending any when it cannot pay (see
+    ``preflight``).
     ``client`` is an ``AsyncDosAI``; ``concurrency``, ``requests_per_minute`` and
     ``tokens_per_minute`` pace it (``BatchParams``). Raises ``ValueError`` when both paths
     name one file, ``OSError`` for unreadable files and ``DosAIError`` when another run holds
@@ -164,12 +170,20 @@ async def run_batch_file(
     with open_output(output_file) as output:
         run.output = output
         run.done, run.present, run.compact = scan_output(output_file)
+        if preflight:
+            await _preflight(_can_preflight(client), file_requests(run.input_path, run.done))
         batch = client.chat.completions.batch(run.requests, **pacing)
         try:
             return await run.drive(batch, stop)
         finally:
             if run.compact:  # under the lock still: no other run can append meanwhile
                 compact(output_file)
+
+
+def _can_preflight(client: BatchClient) -> PreflightClient:
+    if not (hasattr(client, "balance") and hasattr(client, "models")):
+        raise TypeError("preflight=True needs an AsyncDosAI (client.balance and client.models)")
+    return client  # type: ignore[return-value]  # checked just above
 
 
 class _FileRun:

@@ -65,8 +65,8 @@ class BatchItem:
 
     @property
     def ok(self) -> bool:
-        """True when the request produced a completion."""
-        return isinstance(self.result, ChatCompletion)
+        """True when the request produced a completion (or another result, not an error)."""
+        return not isinstance(self.result, DosAIError)
 
 
 @attrs.define
@@ -122,9 +122,15 @@ class ItemRunner:
     """Runs items for one batch: shared client, pacer and stats."""
 
     def __init__(
-        self, create: CreateFn, policy_for: PolicyFn, pacer: AdaptivePacer, stats: BatchStats
+        self,
+        create: CreateFn,
+        policy_for: PolicyFn,
+        pacer: AdaptivePacer,
+        stats: BatchStats,
+        prompt_key: str = "messages",
     ) -> None:
         self._create = create
+        self._prompt_key = prompt_key  # "input" for embeddings
         self._policy_for = policy_for
         self._pacer = pacer
         self._stats = stats
@@ -160,7 +166,7 @@ class ItemRunner:
                 track.started = time.monotonic()
             track.attempts += 1
             result = await self._send(call, permit, track)
-            wait = None if isinstance(result, ChatCompletion) else _judge(result, call, track)
+            wait = _judge(result, call, track) if isinstance(result, DosAIError) else None
             if wait is None:
                 return result
             if self.stopping:
@@ -173,8 +179,8 @@ class ItemRunner:
     def _prepare(self, request: Any) -> _Call:
         if not isinstance(request, Mapping):
             raise invalid_request(f"a request must be a mapping, not {type(request).__name__}")
-        if "messages" not in request:
-            raise invalid_request("a request needs 'messages'")
+        if self._prompt_key not in request:
+            raise invalid_request(f"a request needs {self._prompt_key!r}")
         if request.get("stream"):
             raise invalid_request("stream=True is not supported in a batch; leave it out")
         try:
@@ -183,15 +189,15 @@ class ItemRunner:
             raise invalid_request(str(exc), exc) from exc
         params = {k: v for k, v in request.items() if k != "max_retries"}
         params["retry"] = _NO_RETRY
-        if isinstance(params["messages"], Iterator):
-            params["messages"] = list(params["messages"])  # sent again on every retry
+        if isinstance(params[self._prompt_key], Iterator):
+            params[self._prompt_key] = list(params[self._prompt_key])  # sent again on retries
         return _Call(params, policy, self._estimate(params))
 
     def _estimate(self, request: Mapping[str, Any]) -> float:
         if not self._pacer.counts_tokens:
             return 0.0
         try:
-            prompt = len(_converter.dumps(request["messages"])) / 4  # ~4 characters a token
+            prompt = len(_converter.dumps(request[self._prompt_key])) / 4  # ~4 characters a token
         except TypeError:
             prompt = 0.0  # not JSON-able: create() will reject it and say why
         reply = request.get("max_completion_tokens") or request.get("max_tokens")
@@ -228,9 +234,10 @@ class ItemRunner:
         usage = completion.usage
         headers = completion.response.headers if completion.response is not None else {}
         if usage is not None:
+            completion_tokens = getattr(usage, "completion_tokens", 0)  # embeddings have none
             self._stats.prompt_tokens += usage.prompt_tokens
-            self._stats.completion_tokens += usage.completion_tokens
-            self._completion_tokens.add(usage.completion_tokens)
+            self._stats.completion_tokens += completion_tokens
+            self._completion_tokens.add(completion_tokens)
         self._pacer.succeeded(permit, headers, usage.total_tokens if usage else None)
 
     def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy, track: _Track) -> None:

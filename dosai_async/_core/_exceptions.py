@@ -3,6 +3,7 @@
 ::
 
     DosAIError                    also the client's own errors (no API key, closed client, ...)
+    ├── PreflightError            a batch the balance clearly cannot pay for; nothing was sent
     └── APIError                  openai's name: whatever the API call itself ran into
         ├── APIConnectionError    no usable response (refused, reset, TLS, cut off)
         │   └── APITimeoutError   a configured deadline elapsed (also a builtin TimeoutError)
@@ -244,6 +245,22 @@ class ResponseValidationError(APIError):
         self.body = body
         self.status_code = status_code
         self.errors = errors
+
+
+class PreflightError(DosAIError):
+    """A batch refused before sending anything: even its lowest cost exceeds the balance.
+
+    ``code`` is ``"insufficient_credits"`` (as a 402 would say); ``balance`` and
+    ``lower_bound`` are USD; ``estimate`` is the ``CostEstimate`` behind the decision.
+    """
+
+    code = "insufficient_credits"
+
+    def __init__(self, message: str, *, balance: float, lower_bound: float, estimate: object):
+        super().__init__(message)
+        self.balance = balance
+        self.lower_bound = lower_bound
+        self.estimate = estimate
 
 
 # The one status table. Lookup falls back to InternalServerError for other 5xx and to

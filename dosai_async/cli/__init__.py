@@ -1,4 +1,4 @@
-"""The ``dosai`` command: ``chat``, ``models``, ``serve`` and ``batch``.
+"""The ``dosai`` command: ``chat``, ``models``, ``embed``, ``balance``, ``serve`` and ``batch``.
 
 Each subcommand module exposes ``register(subparsers)``, which adds its parser with
 ``set_defaults(func=run)``, and ``async def run(args) -> int``. ``main`` runs the chosen one
@@ -20,7 +20,7 @@ import sys
 
 from dosai_async import DosAIError, __version__
 
-from . import _chat, _models, _serve
+from . import _balance, _chat, _embed, _models, _serve
 from ._common import EXIT_API_ERROR, INSTALL_HINT, CLIError, describe
 
 __all__ = ["main"]
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dosai-async {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_chat, _models, _serve):
+    for module in (_chat, _models, _embed, _balance, _serve):
         module.register(subparsers)
     _register_batch(subparsers)
     return parser

@@ -81,6 +81,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help="with --hosted: seconds between the first status checks (default: %(default)s)",
     )
+    parser.add_argument(
+        "--preflight",
+        action="store_true",
+        help="first check the balance; refuse (sending nothing) if it clearly cannot pay",
+    )
     add_client_options(parser, per="request")
     parser.set_defaults(func=run)
 
@@ -138,6 +143,7 @@ async def _run_interruptible(args: argparse.Namespace, display: _Display) -> Bat
                     progress=display.update,
                     stop=stop,
                     fsync=args.fsync,
+                    preflight=args.preflight,
                 )
         except asyncio.CancelledError:
             if not stop.is_set() or task.uncancel():
