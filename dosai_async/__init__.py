@@ -64,13 +64,13 @@ from ._models._types import (
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
-from ._structured._output import (
+from ._structured._output import ParsedStream, ParsedStreamManager, StructuredOutputError
+from ._structured._parsed import (
     ParsedChatCompletion,
     ParsedChatCompletionMessage,
     ParsedChoice,
-    ParsedStream,
-    ParsedStreamManager,
-    StructuredOutputError,
+    ParsedFunction,
+    ParsedFunctionToolCall,
 )
 from ._structured._schema import (
     FunctionSpec,
@@ -79,6 +79,7 @@ from ._structured._schema import (
     json_schema,
     response_format_for,
 )
+from ._structured._tool_params import PydanticFunctionTool, pydantic_function_tool
 from ._structured._tools import (
     FunctionToolSpec,
     ToolArgumentsError,
@@ -143,10 +144,13 @@ __all__ = [
     "ParsedChatCompletion",
     "ParsedChatCompletionMessage",
     "ParsedChoice",
+    "ParsedFunction",
+    "ParsedFunctionToolCall",
     "ParsedStream",
     "ParsedStreamManager",
     "PermissionDeniedError",
     "PromptTokensDetails",
+    "PydanticFunctionTool",
     "RateLimitError",
     "RequestOptions",
     "ResponseMeta",
@@ -173,6 +177,7 @@ __all__ = [
     "__version__",
     "function_spec",
     "json_schema",
+    "pydantic_function_tool",
     "response_format_for",
     "run_batch_file",
     "to_dict",

@@ -16,6 +16,7 @@ from typing import Any, Final
 import attrs
 
 from ._docstrings import parse_docstring
+from ._schema_nodes import SchemaError
 
 __all__ = ["UNSTATED_DEFAULT", "Field", "is_record_class", "record_doc", "record_fields"]
 
@@ -90,9 +91,16 @@ def _dataclass_field(field: dataclasses.Field[Any], tp: Any, described: Mapping[
 
 
 def _key(cls: Any, name: str, tp: Any, described: Mapping[str, str]) -> Field:
-    # get_type_hints(include_extras=True) keeps Required/NotRequired; __required_keys__ has
-    # already read them, so they are peeled off here.
+    required = name in cls.__required_keys__
     while typing.get_origin(tp) in _REQUIRED_MARKERS:
+        if required != (typing.get_origin(tp) is typing.Required):
+            # Python 3.11 reads Required/NotRequired only from real annotations; from strings
+            # it cannot, and would then require (or drop) a key the schema calls optional.
+            raise SchemaError(
+                f"{cls.__name__}.{name}: Python cannot see {typing.get_origin(tp).__name__} "
+                "in string annotations (from __future__ import annotations); define the "
+                "TypedDict in a module without that import, or with TypedDict(name, {...})"
+            )
         tp = typing.get_args(tp)[0]
-    default = attrs.NOTHING if name in cls.__required_keys__ else UNSTATED_DEFAULT
+    default = attrs.NOTHING if required else UNSTATED_DEFAULT
     return Field(name, tp, default, None, described.get(name))

@@ -43,7 +43,7 @@ import attrs
 
 from dosai_async._core._exceptions import ResponseValidationError
 from dosai_async._models import _converter
-from dosai_async._models._params import CreateFn, ParseParams
+from dosai_async._models._params import CreateFn, ParseParams, StructuredInstance
 from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -85,7 +85,7 @@ T = TypeVar("T")
 #: Opens a chunk stream: ``create(stream=True, ...)`` with ``stream`` left out.
 OpenStreamFn = Callable[..., Awaitable[AsyncStream[ChatCompletionChunk]]]
 #: The parsed type of ``parse(response_format=SomeClass)``, for signatures elsewhere.
-ParsedT = TypeVar("ParsedT")
+ParsedT = TypeVar("ParsedT", bound=StructuredInstance)
 
 
 # --- results -----------------------------------------------------------------------------
