@@ -86,7 +86,7 @@ def wire_params(params: Mapping[str, Any]) -> Mapping[str, Any]:
     """
     changes: dict[str, Any] = {}
     response_format = params.get("response_format")
-    if response_format is not None and not isinstance(response_format, Mapping):
+    if response_format is not None and not _is_mapping(response_format):
         if not is_user_type(response_format):
             raise TypeError(
                 'response_format must be a mapping such as {"type": "json_object"}, or '
@@ -100,7 +100,14 @@ def wire_params(params: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _all_wire(tools: Any) -> bool:
-    return isinstance(tools, list | tuple) and all(isinstance(t, Mapping) for t in tools)
+    if type(tools) is not list and type(tools) is not tuple:
+        return False
+    return all(_is_mapping(item) for item in tools)
+
+
+def _is_mapping(value: Any) -> bool:
+    # Per request: a plain dict (the common case) skips the slower Mapping ABC check.
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def wire_tools(tools: Iterable[Any]) -> list[Mapping[str, Any]]:
