@@ -89,13 +89,13 @@ from ._resources._raw import RawResponse, RawResponseManager
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
-from ._structured._output import (
+from ._structured._output import ParsedStream, ParsedStreamManager, StructuredOutputError
+from ._structured._parsed import (
     ParsedChatCompletion,
     ParsedChatCompletionMessage,
     ParsedChoice,
-    ParsedStream,
-    ParsedStreamManager,
-    StructuredOutputError,
+    ParsedFunction,
+    ParsedFunctionToolCall,
 )
 from ._structured._schema import (
     FunctionSpec,
@@ -104,6 +104,7 @@ from ._structured._schema import (
     json_schema,
     response_format_for,
 )
+from ._structured._tool_params import PydanticFunctionTool, pydantic_function_tool
 from ._structured._tools import (
     FunctionToolSpec,
     ToolArgumentsError,
@@ -193,11 +194,14 @@ __all__ = [
     "ParsedChatCompletion",
     "ParsedChatCompletionMessage",
     "ParsedChoice",
+    "ParsedFunction",
+    "ParsedFunctionToolCall",
     "ParsedStream",
     "ParsedStreamManager",
     "PermissionDeniedError",
     "PreflightError",
     "PromptTokensDetails",
+    "PydanticFunctionTool",
     "RateLimitError",
     "RawResponse",
     "RawResponseManager",
@@ -229,6 +233,7 @@ __all__ = [
     "function_spec",
     "json_schema",
     "preflight",
+    "pydantic_function_tool",
     "response_format_for",
     "run_batch_file",
     "to_dict",

@@ -13,6 +13,9 @@ Plan:
 - Enums (``StrEnum``, ``IntEnum``, ``(str, Enum)``...) structure to their members, and only
   from a JSON value of the member's own type (``true`` is not ``IntEnum`` 1); a value that is
   no member names the allowed ones.
+- Pydantic v2 models (a user's structured-output class, or a tool parameter's type) are
+  duck-typed, never imported: they structure through their own ``model_validate`` and
+  unstructure through ``model_dump(mode="json")``, wherever they are nested.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ JSONDecodeError = orjson.JSONDecodeError
 # Fields of this package's models that are ours, not the wire's: never read from a
 # payload, never written to one. Users' classes (structured outputs, tool arguments) may
 # use these names for real fields, so the rule applies to our own classes only.
-LOCAL_FIELDS = frozenset({"extra", "response", "parsed"})
+LOCAL_FIELDS = frozenset({"extra", "response", "parsed", "parsed_arguments"})
 
 
 def _local_fields(cls: type) -> frozenset[str]:
@@ -187,6 +190,30 @@ def _is_primitive(tp: Any) -> bool:
     return bool(tp in _PRIMITIVES or _optional_of(tp) in _PRIMITIVES)
 
 
+def is_pydantic_model(tp: Any) -> bool:
+    """Whether ``tp`` is a pydantic v2 model class (duck-typed: pydantic is not imported)."""
+    return isinstance(tp, type) and all(
+        callable(getattr(tp, name, None))
+        for name in ("model_json_schema", "model_validate", "model_dump")
+    )
+
+
+def _pydantic_structure(cls: type) -> Callable[[Any, Any], Any]:
+    validate = cls.model_validate  # type: ignore[attr-defined]  # checked by is_pydantic_model
+
+    def structure(value: Any, _: Any) -> Any:
+        return validate(value)
+
+    return structure
+
+
+def _pydantic_unstructure(cls: type) -> Callable[[Any], Any]:
+    def unstructure(obj: Any) -> Any:
+        return obj.model_dump(mode="json")
+
+    return unstructure
+
+
 def _configure(converter: cattrs.Converter, *, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_primitive, _primitive_hook)
     # Enums of str/int values reach ``_enum_hook`` through the primitive hooks (cattrs tries
@@ -196,6 +223,8 @@ def _configure(converter: cattrs.Converter, *, detailed: bool) -> cattrs.Convert
         converter.register_structure_hook(tp, _primitive_hook(tp))
     converter.register_structure_hook_factory(attrs.has, _structure_factory(converter, detailed))
     converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory(converter))
+    converter.register_structure_hook_factory(is_pydantic_model, _pydantic_structure)
+    converter.register_unstructure_hook_factory(is_pydantic_model, _pydantic_unstructure)
     # Open JSON objects (``pricing``, tool ``parameters``) pass through as parsed.
     converter.register_structure_hook_func(_is_open_object, lambda v, _: _expect_dict(v))
     converter.register_structure_hook_func(_is_vector, lambda v, _: _vector(v))
@@ -303,8 +332,30 @@ def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseVali
 
 
 def _describe(exc: BaseException, tp: type | None) -> str:
-    # cattrs words every ValueError alike; ours already say what was allowed.
-    return str(exc) if isinstance(exc, (_NotAMember, _BadVector)) else format_exception(exc, tp)
+    # cattrs words every ValueError alike; ours already says which values were allowed, and
+    # a pydantic model's ValidationError lists its own findings.
+    if isinstance(exc, (_NotAMember, _BadVector)):
+        return str(exc)
+    findings = _pydantic_findings(exc)
+    if findings:  # cattrs appends the path to the model; pydantic's paths go inside it
+        return "; ".join(f"{path}: {message}" if path else message for path, message in findings)
+    return format_exception(exc, tp)
+
+
+def pydantic_errors(exc: BaseException, root: str) -> list[str]:
+    """A pydantic ``ValidationError``'s findings as ``"message @ root.path"``; ``[]`` for others."""
+    findings = _pydantic_findings(exc)
+    return [f"{message} @ {'.'.join(filter(None, (root, path)))}" for path, message in findings]
+
+
+def _pydantic_findings(exc: BaseException) -> list[tuple[str, str]]:
+    errors = getattr(exc, "errors", None)
+    if not (isinstance(exc, ValueError) and callable(errors)):
+        return []
+    return [
+        (".".join(str(part) for part in error.get("loc", ())), str(error.get("msg", "invalid")))
+        for error in errors()
+    ]
 
 
 def unstructure(obj: Any) -> Any:

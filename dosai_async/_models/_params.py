@@ -5,16 +5,56 @@
 may not overlap an ``Unpack``ed key, so those two take ``ParseParams`` / ``ToolRunParams``:
 the shared base plus the one key the other method names. A ``TypedDict`` can add keys to
 its base but never drop one, hence the base is the intersection.
+
+The user's classes (structured outputs, tool arguments) are typed by what the runtime
+accepts: ``StructuredType`` names a pydantic model, a dataclass, an attrs class or a
+TypedDict, each by a protocol (pydantic is not imported). The one gap: a TypedDict is only
+known to mypy as a ``Mapping``, so ``dict`` itself passes mypy and is refused at run time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, ClassVar, Protocol, TypeAlias, TypedDict
+
+from attrs import AttrsInstance
 
 from dosai_async._core._config import RetryPolicy, Timeout
 
 from ._types import ChatCompletion, FunctionTool
+
+
+class PydanticModelLike(Protocol):
+    """What mypy knows of a pydantic v2 model instance (``BaseModel`` has this property)."""
+
+    @property
+    def model_fields_set(self) -> set[str]: ...
+
+
+class DataclassLike(Protocol):
+    """What mypy knows of a dataclass instance."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+#: An instance of a class that ``parse()`` and ``tool()`` accept (a TypedDict is a Mapping).
+StructuredInstance: TypeAlias = (
+    PydanticModelLike | DataclassLike | AttrsInstance | Mapping[str, object]
+)
+#: A class given where a type goes in: ``response_format=Model``, ``tools=[Model]``.
+StructuredType: TypeAlias = (
+    type[PydanticModelLike] | type[DataclassLike] | type[AttrsInstance] | type[Mapping[str, object]]
+)
+
+
+class ToolSpecLike(Protocol):
+    """A tool object that knows its wire form: ``tool(f)``."""
+
+    def to_tool(self) -> dict[str, Any]: ...
+
+
+#: What ``tools=`` takes in ``create()``, ``stream()`` and ``parse()``.
+ToolParam: TypeAlias = FunctionTool | Mapping[str, Any] | ToolSpecLike | StructuredType
 
 
 class RequestOptions(TypedDict, total=False):
@@ -55,20 +95,20 @@ class _SharedParams(RequestOptions, total=False):
 class CompletionParams(_SharedParams, total=False):
     """Every chat-completion parameter of the DOS docs and the vLLM server behind them."""
 
-    response_format: Mapping[str, Any]
-    tools: Sequence[FunctionTool | Mapping[str, Any]]
+    response_format: Mapping[str, Any] | StructuredType
+    tools: Sequence[ToolParam]
 
 
 class ParseParams(_SharedParams, total=False):
     """Parameters of ``parse()`` and ``stream_parse()``: ``response_format`` is named."""
 
-    tools: Sequence[FunctionTool | Mapping[str, Any]]
+    tools: Sequence[ToolParam]
 
 
 class ToolRunParams(_SharedParams, total=False):
     """Parameters of ``run_tools()``: ``tools`` is named (and holds Python functions)."""
 
-    response_format: Mapping[str, Any]
+    response_format: Mapping[str, Any] | StructuredType
 
 
 OPTION_KEYS = frozenset(RequestOptions.__annotations__)

@@ -37,6 +37,7 @@ from dosai_async._streaming._stream import AsyncStream
 from dosai_async._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
 from dosai_async._structured._output import parse as _parse
 from dosai_async._structured._output import stream_parse as _stream_parse
+from dosai_async._structured._tool_params import wire_params
 from dosai_async._structured._tools import ToolErrorMode, ToolRunResult
 from dosai_async._structured._tools import run_tools as _run_tools
 
@@ -286,6 +287,8 @@ class Completions:
         params: Mapping[str, Any],
     ) -> tuple[dict[str, Any], CallOptions]:
         _check_params(params)
+        if "response_format" in params or "tools" in params:
+            params = wire_params(params)  # classes and tool specs in their wire form
         body: dict[str, Any] = {"model": model, "messages": _check_messages(messages)}
         for key, value in params.items():
             if value is not None and key not in OPTION_KEYS:

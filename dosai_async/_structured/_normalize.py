@@ -5,13 +5,16 @@ against a schema from ``_schema``. Two things in it do not map one-to-one onto a
 classes, and ``normalize`` removes them (recursively, through lists, dicts and optional
 types):
 
-- ``null`` for a field that has a default: strict schemas make defaulted fields nullable,
-  so the model sends ``null`` to mean "the default". The null is dropped so the default
-  applies, unless the field's type itself accepts ``None`` (then ``null`` is a value).
+- ``null`` for a field that has a default (or a TypedDict key that is not required): strict
+  schemas make such fields nullable, so the model sends ``null`` to mean "the default".
+  The null is dropped so the default applies, unless the field's type itself accepts
+  ``None`` (then ``null`` is a value).
 - keys the class has no field for: strict schemas forbid them, lax models still send them,
   and a user's class has nowhere to keep them. They are dropped.
 
-Pure (stdlib and attrs); the converter's own behaviour for response models is unchanged.
+Record classes are attrs classes, dataclasses and TypedDicts (``_fields``); pydantic models
+validate their own data and are left alone. Pure (stdlib and attrs); the converter's own
+behaviour for response models is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import attrs
+
+from ._fields import is_record_class, record_fields
 
 __all__ = ["Slot", "normalize", "normalize_fields", "slot"]
 
@@ -48,9 +53,10 @@ _UNIONS = (typing.Union, types.UnionType)
 def normalize(value: Any, tp: Any) -> Any:
     """Prepare decoded JSON for structuring into ``tp``, recursively through containers.
 
-    In every attrs object: keys the class has no field for are dropped (strict schemas
-    forbid them, and the class has nowhere to keep them), and ``null`` for a field that has
-    a default but whose type does not accept ``None`` is dropped, so the default applies.
+    In every record (attrs, dataclass, TypedDict) object: keys the class has no field for
+    are dropped (strict schemas forbid them, and the class has nowhere to keep them), and
+    ``null`` for a field that has a default but whose type does not accept ``None`` is
+    dropped, so the default applies.
     """
     tp, origin, args = _unpack(tp)
     if origin in _UNIONS:
@@ -58,7 +64,7 @@ def normalize(value: Any, tp: Any) -> Any:
         # With several members, which one applies is the converter's call, not ours.
         return normalize(value, members[0]) if len(members) == 1 else value
     if isinstance(value, dict):
-        if isinstance(tp, type) and attrs.has(tp):
+        if is_record_class(tp):
             return normalize_fields(value, _slots(tp))
         if origin in _MAPPINGS and len(args) == 2:
             return {key: normalize(item, args[1]) for key, item in value.items()}
@@ -83,14 +89,10 @@ def normalize_fields(data: Mapping[str, Any], slots: Mapping[str, Slot]) -> dict
 @functools.lru_cache(maxsize=512)
 def _slots(cls: type) -> Mapping[str, Slot]:
     try:
-        hints = typing.get_type_hints(cls)
+        fields = record_fields(cls)
     except NameError:  # unresolvable hints: structuring reports them; nothing to recurse into
-        hints = {}
-    return {
-        field.name: slot(hints.get(field.name, Any), field.default is not attrs.NOTHING)
-        for field in attrs.fields(cls)
-        if field.init
-    }
+        return {}
+    return {field.name: slot(field.tp, field.default is not attrs.NOTHING) for field in fields}
 
 
 def _unpack(tp: Any) -> tuple[Any, Any, tuple[Any, ...]]:

@@ -3,12 +3,13 @@
 Plan: ``parse()`` is ``create()`` plus two pure steps around it, so it reuses the whole
 request pipeline (retries, deadlines, error mapping) unchanged:
 
-1. ``output_parser(response_format)`` decides what to send (an attrs class becomes a strict
-   ``json_schema`` response format; a ``{"type": "json_object"}`` or ``json_schema`` mapping
-   is sent as given) and how to read the answer back;
+1. ``output_parser(response_format, tools)`` decides what to send (a class, of any kind
+   ``_user_types`` takes, becomes a strict ``json_schema`` response format; a
+   ``{"type": "json_object"}`` or ``json_schema`` mapping is sent as given; tool objects
+   become wire dicts) and how to read the answer back;
 2. ``OutputParser.parse_completion`` copies the ``ChatCompletion`` into a
    ``ParsedChatCompletion`` whose messages carry ``parsed``: an instance of the class, or the
-   decoded JSON in JSON mode.
+   decoded JSON in JSON mode; tool calls carry ``function.parsed_arguments``.
 
 Decisions:
 
@@ -20,9 +21,13 @@ Decisions:
 - Content that is not JSON, or does not fit the class, raises ``StructuredOutputError`` with
   the raw ``content`` and the field paths; when ``finish_reason`` is ``length`` the message
   says the output was cut off by ``max_tokens``.
-- Strict schemas make defaulted fields nullable, so the model sends ``null`` to mean "the
-  default". ``normalize`` drops those nulls (when the field's type does not itself accept
-  ``None``) and keys the class does not have, before the package converter structures.
+- Strict schemas make defaulted fields of attrs classes, dataclasses and TypedDicts
+  nullable, so the model sends ``null`` to mean "the default". ``normalize`` drops those
+  nulls (when the field's type does not itself accept ``None``) and keys the class does not
+  have, before the package converter structures. Pydantic models validate themselves.
+- Tool calls of tools given as ``pydantic_function_tool(Model)``, as a class or as a
+  ``tool(f)`` spec get ``parsed_arguments`` (see ``ParsedFunction``); arguments that do not
+  fit raise ``ToolArgumentsError``.
 - Streaming: ``stream_parse()`` opens an ordinary stream; ``final()`` parses the accumulated
   completion once the stream ends (partial objects are not parsed while it runs).
 """
@@ -38,11 +43,12 @@ import attrs
 
 from dosai_async._core._exceptions import ResponseValidationError
 from dosai_async._models import _converter
-from dosai_async._models._params import CreateFn, ParseParams
+from dosai_async._models._params import CreateFn, ParseParams, StructuredInstance
 from dosai_async._models._types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
     Choice,
     MessageParam,
 )
@@ -50,8 +56,15 @@ from dosai_async._streaming._manager import StreamManager
 from dosai_async._streaming._stats import StreamStats
 from dosai_async._streaming._stream import AsyncStream
 
-from ._normalize import normalize
-from ._schema import response_format_for
+from ._parsed import (
+    ParsedChatCompletion,
+    ParsedChatCompletionMessage,
+    ParsedChoice,
+    ParsedFunction,
+    ParsedFunctionToolCall,
+)
+from ._tool_params import ArgumentsParser, argument_parsers, response_format_param, wire_tools
+from ._user_types import KINDS, UserType, user_type
 
 __all__ = [
     "OutputParser",
@@ -72,37 +85,10 @@ T = TypeVar("T")
 #: Opens a chunk stream: ``create(stream=True, ...)`` with ``stream`` left out.
 OpenStreamFn = Callable[..., Awaitable[AsyncStream[ChatCompletionChunk]]]
 #: The parsed type of ``parse(response_format=SomeClass)``, for signatures elsewhere.
-ParsedT = TypeVar("ParsedT")
+ParsedT = TypeVar("ParsedT", bound=StructuredInstance)
 
 
 # --- results -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
-    """The assistant's message with ``parsed``: the content as ``T``, or ``None``.
-
-    ``parsed`` is ``None`` when the model refused (``refusal`` says why) or called tools.
-    """
-
-    parsed: T | None = attrs.field(default=None, kw_only=True)
-
-
-@attrs.frozen
-class ParsedChoice(Choice, Generic[T]):
-    """A choice whose ``message`` carries the parsed content."""
-
-    message: ParsedChatCompletionMessage[T] = attrs.field(
-        factory=ParsedChatCompletionMessage, kw_only=True
-    )
-
-
-@attrs.frozen
-class ParsedChatCompletion(ChatCompletion, Generic[T]):
-    """A ``ChatCompletion`` whose choices carry ``message.parsed`` (see ``parse()``)."""
-
-    # Narrowing a list's item type is not a subtype for mypy; the instance is never mutated.
-    choices: list[ParsedChoice[T]] = attrs.field(factory=list)  # type: ignore[assignment]
 
 
 class StructuredOutputError(ResponseValidationError):
@@ -137,13 +123,15 @@ class StructuredOutputError(ResponseValidationError):
 class OutputParser(Generic[T]):
     """How to ask for structured output (``request_format``) and how to read it back.
 
-    ``cls`` is the class to structure into, or ``None`` to keep the decoded JSON; ``name``
-    names the expected output in error messages.
+    ``kind`` is the user's class to validate into, or ``None`` to keep the decoded JSON;
+    ``name`` names the expected output in error messages; ``tools`` reads tool calls'
+    arguments, by tool name.
     """
 
     request_format: Mapping[str, Any]
-    cls: type[T] | None
+    kind: UserType[T] | None
     name: str
+    tools: Mapping[str, ArgumentsParser] = attrs.field(factory=dict)
 
     def parse_completion(self, completion: ChatCompletion) -> ParsedChatCompletion[T]:
         """Copy ``completion`` into a ``ParsedChatCompletion``, parsing every choice."""
@@ -170,14 +158,13 @@ class OutputParser(Generic[T]):
         except _converter.JSONDecodeError as exc:
             reason = _cut(finish_reason) or f" ({exc})"
             raise fail(f"the model's content is not valid JSON{reason}: {_excerpt(content)}")
-        return self._structure(data, fail)
+        return self._structure(data, content, fail)
 
-    def _structure(self, data: Any, fail: Callable[..., StructuredOutputError]) -> T:
-        cls = self.cls
-        if cls is None:
+    def _structure(self, data: Any, text: str, fail: Callable[..., StructuredOutputError]) -> T:
+        if self.kind is None:
             return typing.cast(T, data)
         try:
-            return _converter.structure(normalize(data, cls), cls)
+            return self.kind.validate(data, text)
         except ResponseValidationError as exc:
             errors = list(exc.errors)
             message = f"the model's JSON does not fit {self.name}: {'; '.join(errors)}"
@@ -188,26 +175,44 @@ class OutputParser(Generic[T]):
         parsed = None
         if not _declined(message):
             parsed = self.parse_content(message.content, choice.finish_reason, completion)
-        new_message = ParsedChatCompletionMessage[T](**_fields(message, parsed=parsed))
+        calls = message.tool_calls and [self._parse_call(call) for call in message.tool_calls]
+        new_message = ParsedChatCompletionMessage[T](
+            **_fields(message, parsed=parsed, tool_calls=calls)
+        )
         return ParsedChoice(**_fields(choice, message=new_message))
 
+    def _parse_call(self, call: ChatCompletionMessageToolCall) -> ParsedFunctionToolCall:
+        parse = self.tools.get(call.function.name)
+        parsed = parse(call.function.arguments) if parse is not None else None
+        function = ParsedFunction(**_fields(call.function, parsed_arguments=parsed))
+        return ParsedFunctionToolCall(**_fields(call, function=function))
 
-def output_parser(response_format: type[T] | Mapping[str, Any]) -> OutputParser[T]:
-    """The parser for an attrs class (strict JSON schema) or a JSON response-format mapping."""
+
+def output_parser(
+    response_format: type[T] | Mapping[str, Any], tools: Iterable[Any] = ()
+) -> OutputParser[T]:
+    """The parser for a user's class (strict JSON schema) or a JSON response-format mapping.
+
+    ``tools`` are the request's tools, whose calls get ``parsed_arguments``.
+    """
     if isinstance(response_format, Mapping):
-        return typing.cast(OutputParser[T], _mapping_parser(response_format))
-    if not (isinstance(response_format, type) and attrs.has(response_format)):
+        parser = typing.cast(OutputParser[T], _mapping_parser(response_format))
+    elif isinstance(response_format, type):
+        parser = typing.cast(OutputParser[T], _class_parser(typing.cast(Any, response_format)))
+    else:
         raise TypeError(
-            "response_format must be an attrs class or a mapping such as "
+            f"response_format must be {KINDS}, or a mapping such as "
             f'{{"type": "json_object"}}, not {response_format!r}'
         )
-    return _class_parser(response_format)
+    parsers = argument_parsers(tools)
+    return attrs.evolve(parser, tools=parsers) if parsers else parser
 
 
 @functools.lru_cache(maxsize=256)
-def _class_parser(cls: type[T]) -> OutputParser[T]:
+def _class_parser(cls: Any) -> OutputParser[Any]:
     # Cached: the schema of a class never changes, and building it walks every field.
-    return OutputParser(response_format_for(cls, strict=True), cls, cls.__name__)
+    kind = user_type(cls)
+    return OutputParser(response_format_param(cls), kind, kind.name)
 
 
 def _mapping_parser(response_format: Mapping[str, Any]) -> OutputParser[Any]:
@@ -254,11 +259,24 @@ async def parse(
     **params: Unpack[ParseParams],
 ) -> ParsedChatCompletion[T]:
     """``create()`` with the structured response format, then parse the answer."""
-    parser = output_parser(response_format)
+    parser, params = _prepare(response_format, params)
     completion = await create(
         messages=messages, model=model, response_format=parser.request_format, **params
     )
     return parser.parse_completion(completion)
+
+
+def _prepare(
+    response_format: type[T] | Mapping[str, Any], params: ParseParams
+) -> tuple[OutputParser[T], ParseParams]:
+    """The parser, and ``params`` with the tools in their wire form (read once, if lazy)."""
+    tools = params.get("tools")
+    if tools is None:
+        return output_parser(response_format), params
+    given = list(tools)
+    wired = params.copy()
+    wired["tools"] = wire_tools(given)
+    return output_parser(response_format, given), wired
 
 
 def stream_parse(
@@ -270,7 +288,7 @@ def stream_parse(
     **params: Unpack[ParseParams],
 ) -> ParsedStreamManager[T]:
     """A streamed ``parse()``: ``async with`` gives a ``ParsedStream``."""
-    parser = output_parser(response_format)  # fails before any request is made
+    parser, params = _prepare(response_format, params)  # fails before any request is made
 
     async def open_parsed() -> ParsedStream[T]:
         stream = await open_stream(

@@ -4,8 +4,10 @@ A pure layer (stdlib and attrs only): it turns type hints into the schema dialec
 OpenAI-style servers accept, and knows nothing of requests or JSON engines.
 
 Plan: ``_Builder.schema()`` walks a type and dispatches on its origin (``list``, ``dict``,
-``Literal``, ``Union``, ...) through ``_BY_ORIGIN``; attrs classes are built once into ``$defs``
-and referred to by ``$ref``, which is what makes recursive classes finite. ``json_schema()``
+``Literal``, ``Union``, ...) through ``_BY_ORIGIN``; record classes (attrs classes, dataclasses,
+TypedDicts: ``_fields``) are built once into ``$defs`` and referred to by ``$ref``, which is
+what makes recursive classes finite. A pydantic model brings its own schema (``_strict``),
+whose ``$defs`` join the document's. ``json_schema()``
 then inlines the root class, because strict servers want an object at the root.
 
 Strict mode follows the structured-outputs rules: every object has
@@ -26,23 +28,25 @@ from typing import Annotated, Any, Final, Literal, Union
 
 import attrs
 
+from dosai_async._models._converter import is_pydantic_model
+
 from ._docstrings import Docstring, parse_docstring
+from ._fields import Field, is_record_class, record_doc, record_fields
 from ._schema_nodes import (
     _JSON_TYPES,
     Schema,
     SchemaError,
     _any_of,
-    _class_doc,
     _description_in,
     _enum_of,
     _enum_schema,
-    _is_attrs_class,
     _nullable,
     _peel_annotated,
     _type_hints,
     _with_default,
     _with_description,
 )
+from ._strict import pydantic_schema, relocate_defs
 
 __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "response_format_for"]
 
@@ -50,7 +54,9 @@ __all__ = ["FunctionSpec", "SchemaError", "function_spec", "json_schema", "respo
 def json_schema(tp: Any, *, strict: bool = True) -> Schema:
     """Return the JSON Schema for the type ``tp``.
 
-    Supported: attrs classes (nested ones go to ``$defs``, so recursion works), ``list[T]``,
+    Supported: attrs classes, dataclasses and TypedDicts (nested ones go to ``$defs``, so
+    recursion works), pydantic v2 models (their own schema, made strict as the OpenAI SDK
+    does: see ``_strict``), ``list[T]``,
     ``tuple[T, ...]``, ``set[T]`` / ``frozenset[T]``, ``dict[str, T]``, ``Literal[...]``, ``Enum``
     subclasses, ``str``, ``int``, ``float``, ``bool``, ``None``, ``T | None``, unions, `Annotated[T,
     "description"]`, `NewType`s and ``Any``. Property names are the attrs field names
@@ -64,8 +70,10 @@ def json_schema(tp: Any, *, strict: bool = True) -> Schema:
     objects, every property required, defaulted fields nullable. Types that strict mode cannot
     express (``dict[str, T]``, ``Any``, bare ``list``, fixed-length tuples) raise ``SchemaError``.
     """
+    if is_pydantic_model(tp):
+        return pydantic_schema(tp, strict=strict)
     builder = _Builder(strict)
-    path = tp.__name__ if _is_attrs_class(tp) else "$"
+    path = tp.__name__ if is_record_class(tp) else "$"
     return builder.finish(builder.schema(tp, path))
 
 
@@ -149,18 +157,15 @@ def _param_slot(
 
 
 def _field_slots(cls: type, path: str) -> list[_Slot]:
-    """The slots of an attrs class's ``__init__`` fields."""
-    doc = parse_docstring(cls.__doc__)
-    hints = _type_hints(cls, path)
-    # Fields outside __init__ cannot be set from JSON, so they are not part of the schema.
-    fields = (field for field in attrs.fields(cls) if field.init)
-    return [_field_slot(field, hints.get(field.name, field.type), doc) for field in fields]
+    """The slots of a record class's fields (those JSON can set: see ``record_fields``)."""
+    _type_hints(cls, path)  # an unresolvable hint becomes a SchemaError naming the class
+    return [_field_slot(field) for field in record_fields(cls)]
 
 
-def _field_slot(field: attrs.Attribute[Any], tp: Any, doc: Docstring) -> _Slot:
+def _field_slot(field: Field) -> _Slot:
     """A field's slot, described by its metadata, else ``Annotated``, else the class docstring."""
-    tp, annotated_doc = _peel_annotated(tp)
-    description = field.metadata.get("description") or annotated_doc or doc.params.get(field.name)
+    tp, annotated_doc = _peel_annotated(field.tp)
+    description = field.description or annotated_doc or field.documented
     return _Slot(field.name, tp, field.default, description)
 
 
@@ -187,8 +192,10 @@ class _Builder:
             return _BY_ORIGIN[origin](self, typing.get_args(tp), path)
         if isinstance(tp, type) and issubclass(tp, Enum):
             return _enum_schema(tp, path)
-        if _is_attrs_class(tp):
+        if is_record_class(tp):
             return self._ref(tp, path)
+        if is_pydantic_model(tp):
+            return self._pydantic_ref(tp)
         raise SchemaError(f"{path}: unsupported type {tp!r}")
 
     def object_schema(self, slots: list[_Slot], path: str, description: str | None) -> Schema:
@@ -212,12 +219,30 @@ class _Builder:
         return schema | {"$defs": self.defs} if self.defs else schema
 
     def _ref(self, cls: type, path: str) -> Schema:
-        """A ``$ref`` to the definition of an attrs class, building it on first sight."""
+        """A ``$ref`` to the definition of a record class, building it on first sight."""
         name = self.names.get(cls)
         if name is None:
             name = self.names[cls] = self._free_name(cls.__name__)
             self.defs[name] = {}  # claims the name first, so a recursive field finds it
-            self.defs[name] = self.object_schema(_field_slots(cls, path), path, _class_doc(cls))
+            description = parse_docstring(record_doc(cls)).prose or None
+            self.defs[name] = self.object_schema(_field_slots(cls, path), path, description)
+        return self._count(name)
+
+    def _pydantic_ref(self, cls: type) -> Schema:
+        """A ``$ref`` to a pydantic model's own schema; its ``$defs`` join the document's."""
+        name = self.names.get(cls)
+        if name is None:
+            name = self.names[cls] = self._free_name(cls.__name__)
+            self.defs[name] = {}
+            own = pydantic_schema(cls, strict=self.strict)
+            inner = own.pop("$defs", {})
+            renames = {key: self._free_name(key) for key in inner}
+            for key, definition in inner.items():
+                self.defs[renames[key]] = relocate_defs(definition, renames)
+            self.defs[name] = relocate_defs(own, renames)
+        return self._count(name)
+
+    def _count(self, name: str) -> Schema:
         self.ref_counts[name] = self.ref_counts.get(name, 0) + 1
         return {"$ref": f"#/$defs/{name}"}
 
