@@ -28,6 +28,7 @@ from ._core._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._core._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models._converter import to_dict
 from ._models._params import CompletionParams, ParseParams, RequestOptions, ToolRunParams
 from ._models._types import (
@@ -130,6 +131,7 @@ __all__ = [
     "FunctionSpec",
     "FunctionTool",
     "FunctionToolSpec",
+    "Hooks",
     "ImageURL",
     "ImageURLContentPart",
     "InsufficientCreditsError",
@@ -148,9 +150,12 @@ __all__ = [
     "PermissionDeniedError",
     "PromptTokensDetails",
     "RateLimitError",
+    "RequestEvent",
     "RequestOptions",
+    "ResponseEvent",
     "ResponseMeta",
     "ResponseValidationError",
+    "RetryEvent",
     "RetryPolicy",
     "SchemaError",
     "ServiceUnavailableError",

@@ -25,9 +25,10 @@ from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
 from ._core._retry import call_with_retries
 from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._core._watch import CallWatch, Observers
 from ._models import _converter
 from ._models._types import ResponseMeta
-from ._streaming._stream import AsyncStream, prime
+from ._streaming._stream import AsyncStream, on_release, prime
 
 T = TypeVar("T")
 
@@ -48,10 +49,17 @@ class CallOptions:
 class Requester:
     """Sends API calls for one client: auth headers, retries, deadlines, error mapping."""
 
-    def __init__(self, transport: Transport, base_url: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        base_url: str,
+        headers: Mapping[str, str],
+        observers: Observers | None = None,
+    ) -> None:
         self._transport = transport
         self._base_url = base_url.rstrip("/")
         self._headers = dict(headers)
+        self._observers = observers or Observers()
 
     async def request_json(
         self,
@@ -63,22 +71,16 @@ class Requester:
     ) -> T:
         """Send a call and structure its JSON answer into ``cls``."""
         request = self._build(method, path, body, options)
-        deadline = Deadline(options.timeout.total)
-
-        async def attempt() -> tuple[int, Mapping[str, str], bytes]:
-            response = await self._transport.fetch(request, _attempt_timeout(options, deadline))
-            _raise_for_status(response.status, response.headers, response.body, request)
-            return response.status, response.headers, response.body
-
-        status, headers, raw = await call_with_retries(
-            attempt,
-            policy=options.retry,
-            deadline=deadline,
-            describe=f"{method} {path}",
-            sleep=self._transport.sleep,
-        )
-        meta = ResponseMeta(status, headers, _request_id(headers))
-        return _parse(raw, cls, meta, _secret(request))
+        watch = self._observers.watch(method, request.url, path, body)
+        if watch is None:
+            return await self._json(request, path, cls, options, None)
+        try:
+            result = await self._json(request, path, cls, options, watch)
+        except BaseException as exc:
+            watch.finish(None, exc)
+            raise
+        watch.finish(result, None)
+        return result
 
     async def request_stream(
         self,
@@ -89,6 +91,51 @@ class Requester:
     ) -> AsyncStream[Any]:
         """Open a stream and read up to its first content, retrying failures before that."""
         request = self._build("POST", path, body, options, accept="text/event-stream")
+        watch = self._observers.watch("POST", request.url, path, body)
+        if watch is None:
+            return await self._stream(request, path, options, make_stream, None)
+        try:
+            stream = await self._stream(request, path, options, make_stream, watch)
+        except BaseException as exc:
+            watch.finish(None, exc)
+            raise
+        on_release(stream, watch.finish)  # the call lasts until its stream ends
+        return stream
+
+    async def _json(
+        self,
+        request: HTTPRequest,
+        path: str,
+        cls: type[T],
+        options: CallOptions,
+        watch: CallWatch | None,
+    ) -> T:
+        deadline = Deadline(options.timeout.total)
+
+        async def attempt() -> tuple[int, Mapping[str, str], bytes]:
+            response = await self._transport.fetch(request, _attempt_timeout(options, deadline))
+            _raise_for_status(response.status, response.headers, response.body, request)
+            return response.status, response.headers, response.body
+
+        status, headers, raw = await call_with_retries(
+            attempt if watch is None else watch.attempts(attempt, _reply_facts),
+            policy=options.retry,
+            deadline=deadline,
+            describe=f"{request.method} {path}",
+            sleep=self._transport.sleep,
+            on_retry=None if watch is None else watch.retrying,
+        )
+        meta = ResponseMeta(status, headers, _request_id(headers))
+        return _parse(raw, cls, meta, _secret(request))
+
+    async def _stream(
+        self,
+        request: HTTPRequest,
+        path: str,
+        options: CallOptions,
+        make_stream: StreamFactory,
+        watch: CallWatch | None,
+    ) -> AsyncStream[Any]:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> AsyncStream[Any]:
@@ -100,11 +147,12 @@ class Requester:
             return stream
 
         return await call_with_retries(
-            attempt,
+            attempt if watch is None else watch.attempts(attempt, _stream_facts),
             policy=options.retry,
             deadline=deadline,
             describe=f"POST {path} (stream)",
             sleep=self._transport.sleep,
+            on_retry=None if watch is None else watch.retrying,
         )
 
     async def _open(
@@ -163,6 +211,14 @@ def _secret(request: HTTPRequest) -> str:
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     return header(headers, "x-request-id")
+
+
+def _reply_facts(reply: tuple[int, Mapping[str, str], bytes]) -> tuple[int | None, str | None]:
+    return reply[0], _request_id(reply[1])
+
+
+def _stream_facts(stream: AsyncStream[Any]) -> tuple[int | None, str | None]:
+    return stream.response.status_code, stream.response.request_id
 
 
 def _parse(raw: bytes, cls: type[T], meta: ResponseMeta, secret: str) -> T:
