@@ -2,9 +2,10 @@
 
 ``DOS_AI_LOG=info`` logs each retry (what failed, the attempt, the wait); ``debug`` adds one
 line per attempt: method, URL, status or error, attempt, elapsed milliseconds, request id.
-The levels are openai's: ``OPENAI_LOG=info`` shows retries, ``debug`` every response. Like openai's ``setup_logging``, it calls ``logging.basicConfig`` (a stderr handler on
-the root logger, unless the application configured one) and sets this package's level;
-nothing else is touched. Without ``DOS_AI_LOG`` the logger is the application's to configure.
+The levels are openai's: ``OPENAI_LOG=info`` shows retries, ``debug`` every response.
+Like openai's ``setup_logging``, it calls ``logging.basicConfig`` (a stderr handler on the
+root logger, unless the application configured one) and sets this package's level; nothing
+else is touched. Without ``DOS_AI_LOG`` the logger is the application's to configure.
 
 No line ever holds the API key: it travels in a header, and no header is logged.
 """
