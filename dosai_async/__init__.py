@@ -32,6 +32,7 @@ from ._core._exceptions import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
+from ._core._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models._account import Balance, KeyInfo, KeyRateLimit
 from ._models._base import WireModel
 from ._models._batches import Batch as BatchJob
@@ -177,6 +178,7 @@ __all__ = [
     "FunctionSpec",
     "FunctionTool",
     "FunctionToolSpec",
+    "Hooks",
     "HostedBatchSummary",
     "ImageURL",
     "ImageURLContentPart",
@@ -205,9 +207,12 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RawResponseManager",
+    "RequestEvent",
     "RequestOptions",
+    "ResponseEvent",
     "ResponseMeta",
     "ResponseValidationError",
+    "RetryEvent",
     "RetryPolicy",
     "SchemaError",
     "ServiceUnavailableError",

@@ -15,7 +15,11 @@ import attrs
 from ._core._config import DEFAULT_BASE_URL, RetryPolicy, Timeout
 from ._core._env import API_KEY_ENV, BASE_URL_ENV
 from ._core._exceptions import DosAIError
+from ._core._hooks import Hooks
+from ._core._logs import setup_logging
+from ._core._proxy import resolve_proxy
 from ._core._transport import ClientSession, Transport
+from ._core._watch import Observers
 from ._requester import CallOptions, Requester
 from ._resources._account import BalanceResource, KeyResource
 from ._resources._batches import Batches
@@ -42,6 +46,12 @@ class AsyncDosAI:
     The key is only sent over https, or over plain http to a loopback host (a local
     emulator); ``allow_insecure_http=True`` lifts that for other hosts.
 
+    Proxies: ``$HTTPS_PROXY`` / ``$HTTP_PROXY`` / ``$ALL_PROXY`` and ``$NO_PROXY`` are read
+    when the client is created; ``trust_env=False`` ignores them and ``proxy="http://..."``
+    beats them. ``$DOS_AI_LOG=debug`` logs every attempt to stderr (``info``: retries). ``hooks`` (a
+    ``Hooks``) are called on every attempt; ``tracing=True`` makes an OpenTelemetry span
+    per call (``pip install 'dosai-async[otel]'``).
+
     Use it as ``async with AsyncDosAI() as client`` or call ``await client.close()``
     (``aclose()`` is the same). ``client.with_options(timeout=..., max_retries=...)`` (or
     ``copy()``) gives a client with other settings over the same connection pool.
@@ -60,7 +70,12 @@ class AsyncDosAI:
         max_connections: int = 1000,
         allow_insecure_http: bool = False,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        trust_env: bool = True,
+        proxy: str | None = None,
+        hooks: Hooks | None = None,
+        tracing: bool = False,
     ) -> None:
+        setup_logging()
         key = self._api_key = _resolve_api_key(api_key)
         self._default_headers = dict(default_headers or {})
         self.base_url = _resolve_base_url(base_url, allow_insecure_http)
@@ -68,8 +83,17 @@ class AsyncDosAI:
         self.retry = _resolve_retry(retry, max_retries)
         self.max_event_size = _check_max_event_size(max_event_size)
         self._defaults = CallOptions(self.timeout, self.retry)
-        self._transport = Transport(session=http_session, max_connections=max_connections)
-        self._shared = Requester(self._transport, self.base_url, _headers(key, default_headers))
+        self._transport = Transport(
+            session=http_session,
+            max_connections=max_connections,
+            proxy=resolve_proxy(self.base_url, proxy, trust_env),
+        )
+        self._shared = Requester(
+            self._transport,
+            self.base_url,
+            _headers(key, default_headers),
+            _observers(self.base_url, hooks, tracing),
+        )
         self._closed = False
         self._pool_owner = self  # the client whose close() closes the pool (copies share it)
         self._wire()
@@ -221,6 +245,20 @@ def _resolve_retry(retry: RetryPolicy | None, max_retries: int | None) -> RetryP
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0, not {max_retries}")
     return attrs.evolve(policy, max_retries=max_retries)
+
+
+def _observers(base_url: str, hooks: Hooks | None, tracing: bool) -> Observers:
+    if hooks is not None and not isinstance(hooks, Hooks):
+        raise TypeError(f"hooks must be a Hooks(...) object, not {type(hooks).__name__}")
+    if not tracing:
+        return Observers(hooks)
+    try:  # only a tracing client loads opentelemetry
+        from ._core._telemetry import Tracer
+    except ImportError as exc:
+        raise DosAIError(
+            f"tracing=True needs opentelemetry-api ({exc}): pip install 'dosai-async[otel]'"
+        ) from None
+    return Observers(hooks, Tracer(base_url))
 
 
 def _check_max_event_size(size: int | None) -> int | None:

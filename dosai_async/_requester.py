@@ -27,11 +27,12 @@ from ._core._deadline import Deadline
 from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
 from ._core._multipart import Multipart
-from ._core._retry import call_with_retries
+from ._core._retry import OnRetry, call_with_retries
 from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._core._watch import CallWatch, Observers
 from ._models import _converter
 from ._models._types import ResponseMeta
-from ._streaming._stream import AsyncStream, prime
+from ._streaming._stream import AsyncStream, on_release, prime
 
 T = TypeVar("T")
 
@@ -51,6 +52,7 @@ class RetryRunner(Protocol):
         deadline: Deadline,
         describe: str,
         sleep: Callable[[float], Awaitable[None]],
+        on_retry: OnRetry | None = None,
     ) -> T: ...
 
 
@@ -66,11 +68,18 @@ class CallOptions:
 class Requester:
     """Sends API calls for one client: auth headers, retries, deadlines, error mapping."""
 
-    def __init__(self, transport: Transport, base_url: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        base_url: str,
+        headers: Mapping[str, str],
+        observers: Observers | None = None,
+    ) -> None:
         self._transport = transport
         self._base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._with_retries: RetryRunner = call_with_retries
+        self._observers = observers or Observers()
 
     @property
     def base_url(self) -> str:
@@ -101,17 +110,38 @@ class Requester:
     ) -> T:
         """Send a call and structure its JSON answer into ``cls`` (``body`` JSON or a form)."""
         request = self._build(method, path, body, options)
-        status, headers, raw = await self._fetch(request, options, f"{method} {path}")
+        watch = self._observers.watch(method, request.url, path, _json_body(body))
+        if watch is None:
+            return await self._json(request, path, cls, options, None)
+        try:
+            result = await self._json(request, path, cls, options, watch)
+        except BaseException as exc:
+            watch.finish(None, exc)
+            raise
+        watch.finish(result, None)
+        return result
+
+    async def _json(
+        self,
+        request: HTTPRequest,
+        path: str,
+        cls: type[T],
+        options: CallOptions,
+        watch: CallWatch | None,
+    ) -> T:
+        status, headers, raw = await self._fetch(
+            request, options, f"{request.method} {path}", watch
+        )
         meta = ResponseMeta(status, headers, _request_id(headers))
         return _parse(raw, cls, meta, _secret(request))
 
     async def request_bytes(self, path: str, options: CallOptions) -> bytes:
         """``GET path`` and return the body as it is (a file's content)."""
         request = self._build("GET", path, None, options, accept="application/octet-stream")
-        return (await self._fetch(request, options, f"GET {path}"))[2]
+        return (await self._fetch(request, options, f"GET {path}", None))[2]
 
     async def _fetch(
-        self, request: HTTPRequest, options: CallOptions, describe: str
+        self, request: HTTPRequest, options: CallOptions, describe: str, watch: CallWatch | None
     ) -> tuple[int, Mapping[str, str], bytes]:
         deadline = Deadline(options.timeout.total)
 
@@ -121,11 +151,12 @@ class Requester:
             return response.status, response.headers, response.body
 
         return await self._with_retries(
-            attempt,
+            attempt if watch is None else watch.attempts(attempt, _reply_facts),
             policy=options.retry,
             deadline=deadline,
             describe=describe,
             sleep=self._transport.sleep,
+            on_retry=None if watch is None else watch.retrying,
         )
 
     async def request_stream(
@@ -137,6 +168,25 @@ class Requester:
     ) -> AsyncStream[Any]:
         """Open a stream and read up to its first content, retrying failures before that."""
         request = self._build("POST", path, body, options, accept="text/event-stream")
+        watch = self._observers.watch("POST", request.url, path, body)
+        if watch is None:
+            return await self._stream(request, path, options, make_stream, None)
+        try:
+            stream = await self._stream(request, path, options, make_stream, watch)
+        except BaseException as exc:
+            watch.finish(None, exc)
+            raise
+        on_release(stream, watch.finish)  # the call lasts until its stream ends
+        return stream
+
+    async def _stream(
+        self,
+        request: HTTPRequest,
+        path: str,
+        options: CallOptions,
+        make_stream: StreamFactory,
+        watch: CallWatch | None,
+    ) -> AsyncStream[Any]:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> AsyncStream[Any]:
@@ -148,11 +198,12 @@ class Requester:
             return stream
 
         return await self._with_retries(
-            attempt,
+            attempt if watch is None else watch.attempts(attempt, _stream_facts),
             policy=options.retry,
             deadline=deadline,
             describe=f"POST {path} (stream)",
             sleep=self._transport.sleep,
+            on_retry=None if watch is None else watch.retrying,
         )
 
     async def request_download(self, path: str, target: Path, options: CallOptions) -> int:
@@ -252,6 +303,19 @@ def _secret(request: HTTPRequest) -> str:
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
     return header(headers, "x-request-id")
+
+
+def _reply_facts(reply: tuple[int, Mapping[str, str], bytes]) -> tuple[int | None, str | None]:
+    return reply[0], _request_id(reply[1])
+
+
+def _json_body(body: Mapping[str, Any] | Multipart | None) -> Mapping[str, Any] | None:
+    """What the observers may read of a request body (a form upload has no model)."""
+    return None if isinstance(body, Multipart) else body
+
+
+def _stream_facts(stream: AsyncStream[Any]) -> tuple[int | None, str | None]:
+    return stream.response.status_code, stream.response.request_id
 
 
 def _parse(raw: bytes, cls: type[T], meta: ResponseMeta, secret: str) -> T:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,12 @@ from aiohttp import web
 
 from dosai_async import AsyncDosAI, RetryPolicy
 from dosai_async.testing import DosAIEmulator
+
+# The suite's servers listen on 127.0.0.1, which a developer's $HTTP_PROXY would capture
+# (clients honour it by default): loopback is reached directly, as NO_PROXY says.
+if any(k.lower() in ("http_proxy", "https_proxy", "all_proxy") for k in os.environ):
+    for _name in ("NO_PROXY", "no_proxy"):
+        os.environ[_name] = ",".join(filter(None, ["127.0.0.1,localhost", os.environ.get(_name)]))
 
 # Vendored, unchanged, from the steering repository (tests/data/ORIGIN.md says where from).
 DATA = Path(__file__).resolve().parent / "data"

@@ -46,6 +46,7 @@ OWNERS = {
     "tenacity": {"dosai_async._core._retry"},
     "cattrs": {"dosai_async._models._converter"},
     "orjson": {"dosai_async._models._converter"},
+    "opentelemetry": {"dosai_async._core._telemetry"},
     "rich": {
         "dosai_async.cli",
         "dosai_async.cli._batch",

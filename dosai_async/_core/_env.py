@@ -8,3 +8,5 @@ messages; both import them from here (the one private module ``cli/`` may import
 API_KEY_ENV = "DOS_AI_API_KEY"
 #: The base URL when ``AsyncDosAI(base_url=...)`` is not given.
 BASE_URL_ENV = "DOS_AI_BASE_URL"
+#: ``debug`` or ``info``: log each attempt (and retries) to stderr, as ``OPENAI_LOG`` does.
+LOG_ENV = "DOS_AI_LOG"

@@ -22,6 +22,9 @@ from ._exceptions import APIConnectionError, APIStatusError, APIStreamError, API
 
 T = TypeVar("T")
 
+#: Told of a retry before its wait: (the failure, its attempt number from 1, the delay).
+OnRetry = Callable[[BaseException, int, float], None]
+
 logger = logging.getLogger("dosai_async")
 
 
@@ -72,8 +75,11 @@ async def call_with_retries(
     deadline: Deadline,
     describe: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_retry: OnRetry | None = None,
 ) -> T:
     """Run ``attempt`` until it succeeds or ``decide`` says stop; re-raise the last error.
+
+    ``on_retry(error, attempt, delay)`` is told of each retry before its wait (hooks, spans).
 
     The first attempt runs bare: building tenacity's machinery costs ~20 µs, which a
     request that succeeds (nearly all of them) should not pay. Only after a retryable
@@ -95,7 +101,7 @@ async def call_with_retries(
         retry=tenacity.retry_if_exception(lambda exc: _retryable(exc, policy)),
         wait=lambda state: _wait(state, policy),
         stop=lambda state: _stop(state, policy, deadline),
-        before_sleep=lambda state: _log_retry(state, policy, describe),
+        before_sleep=lambda state: _before_retry(state, policy, describe, on_retry),
         sleep=sleep,  # the transport's: close() cuts a wait short
         reraise=True,
     )
@@ -118,6 +124,14 @@ def _stop(state: tenacity.RetryCallState, policy: RetryPolicy, deadline: Deadlin
         return True
     remaining = deadline.remaining()
     return remaining is not None and state.upcoming_sleep >= remaining
+
+
+def _before_retry(
+    state: tenacity.RetryCallState, policy: RetryPolicy, describe: str, on_retry: OnRetry | None
+) -> None:
+    _log_retry(state, policy, describe)
+    if on_retry is not None:
+        on_retry(_failure(state), state.attempt_number, state.upcoming_sleep)
 
 
 def _log_retry(state: tenacity.RetryCallState, policy: RetryPolicy, describe: str) -> None:

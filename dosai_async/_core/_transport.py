@@ -168,9 +168,12 @@ class Transport:
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 1000,
         keepalive_timeout: float = 30.0,
+        proxy: str | None = None,
     ) -> None:
         self._borrowed = session
         self._max_connections = max_connections
+        # Resolved once by the client (see _proxy.py); also used with a borrowed session.
+        self._proxy = proxy
         self._keepalive_timeout = keepalive_timeout
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -238,6 +241,7 @@ class Transport:
                 ),
                 # An API never redirects; following one could carry the key to another host.
                 allow_redirects=False,
+                proxy=self._proxy,
             )
         except _TRANSPORT_ERRORS:
             if self._closed:  # close() cut the connection under this request
@@ -265,6 +269,10 @@ class Transport:
             keepalive_timeout=self._keepalive_timeout,
             enable_cleanup_closed=False,
         )
+        # trust_env stays off: aiohttp would then look up .netrc and the proxy variables in
+        # a worker thread on every request (two thread hops), and a .netrc entry for the
+        # API host would clash with our Authorization header. The client reads the proxy
+        # variables once instead (_proxy.py).
         return aiohttp.ClientSession(connector=connector, auto_decompress=True)
 
     def _retire_session(self) -> None:

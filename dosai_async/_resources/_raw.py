@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from dosai_async._core._config import RetryPolicy, header
 from dosai_async._core._deadline import Deadline
 from dosai_async._core._meta import ResponseMeta
+from dosai_async._core._retry import OnRetry
 from dosai_async._models import _converter
 from dosai_async._requester import Requester, RetryRunner
 
@@ -203,6 +204,7 @@ class _Exchange:
             deadline: Deadline,
             describe: str,
             sleep: Callable[[float], Awaitable[None]],
+            on_retry: OnRetry | None = None,
         ) -> T:
             self.describe, self.attempts = describe, 0  # a helper's last request counts
 
@@ -212,7 +214,12 @@ class _Exchange:
                 return result
 
             return await runner(
-                counted, policy=policy, deadline=deadline, describe=describe, sleep=sleep
+                counted,
+                policy=policy,
+                deadline=deadline,
+                describe=describe,
+                sleep=sleep,
+                on_retry=on_retry,
             )
 
         return run

@@ -54,6 +54,9 @@ _NON_SSE_PREFIX = 64 * 1024
 
 _structure_chunk = _converter.structurer(ChatCompletionChunk)
 
+#: Told what a released stream accumulated, and the error that ended it if one did.
+OnRelease = Callable[[ChatCompletion, DosAIError | None], None]
+
 
 class AsyncStream(Generic[T]):
     """An async iterator of ``ChatCompletionChunk`` over one open HTTP response.
@@ -99,6 +102,7 @@ class AsyncStream(Generic[T]):
         self._closed = False
         # An error found in the same read as earlier chunks waits until they are consumed.
         self._error: DosAIError | None = None
+        self._on_release: OnRelease | None = None  # see on_release()
         self._watchdog = ReadWatchdog(_weak_limit(self))
         # Closes the connection once: from _release, or when the stream is collected unclosed.
         self._finalizer = weakref.finalize(
@@ -189,8 +193,8 @@ class AsyncStream(Generic[T]):
             else:
                 self._on_bytes(data)
         except DosAIError as exc:
+            self._error = self._with_partial(exc)  # before _release: on_release reports it
             self._release()
-            self._error = self._with_partial(exc)
             if not self._pending:
                 raise self._error from exc.__cause__
         except BaseException:
@@ -295,6 +299,8 @@ class AsyncStream(Generic[T]):
         if not self._closed:
             self._closed = True
             self._finalizer()
+            if self._on_release is not None:
+                self._on_release(self.snapshot(), self._error)
 
 
 def _weak_limit(stream: AsyncStream[Any]) -> Limit:
@@ -327,6 +333,17 @@ def _release_connection(
         close()
     elif not loop.is_closed():
         loop.call_soon_threadsafe(_release_connection, loop, watchdog, close)
+
+
+def on_release(stream: AsyncStream[Any], callback: OnRelease) -> None:
+    """Call ``callback(snapshot, error)`` once the stream is released (now, if it was).
+
+    The requester ends a call's span there: a stream's call lasts until its stream ends.
+    """
+    if stream._closed:
+        callback(stream.snapshot(), stream._error)
+    else:
+        stream._on_release = callback
 
 
 async def prime(stream: AsyncStream[Any]) -> None:

@@ -118,7 +118,9 @@ async def _local_client(reasoning: bool, call_timeout: float | None) -> AsyncIte
     )
     async with emulator:  # started first: its base URL names the port it got
         url, key = emulator.base_url, emulator.api_key
-        async with AsyncDosAI(base_url=url, api_key=key, timeout=call_timeout) as client:
+        # trust_env=False: the emulator is on this machine, never behind $HTTP_PROXY.
+        local = AsyncDosAI(base_url=url, api_key=key, timeout=call_timeout, trust_env=False)
+        async with local as client:
             yield client
 
 

@@ -11,9 +11,13 @@ from dosai_async import (
     ChatCompletion,
     ChatCompletionChunk,
     DosAIError,
+    Hooks,
     Model,
     ModelList,
     RateLimitError,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
     RetryPolicy,
     StreamStats,
     Timeout,
@@ -77,3 +81,19 @@ async def fan_out(client: AsyncDosAI) -> None:
     async for item in client.chat.completions.batch(requests):
         assert_type(item, BatchItem)
         assert_type(item.ok, bool)
+
+
+def observability() -> None:
+    def on_response(event: ResponseEvent) -> None:
+        assert_type(event.status_code, int | None)
+        assert_type(event.elapsed, float)
+
+    def on_retry(event: RetryEvent) -> None:
+        assert_type(event.delay, float)
+        assert_type(event.error, BaseException)
+
+    def on_request(event: RequestEvent) -> None:
+        assert_type(event.attempt, int)
+
+    hooks = Hooks(on_request=on_request, on_response=on_response, on_retry=on_retry)
+    AsyncDosAI(api_key="x", hooks=hooks, trust_env=False, proxy="http://p:3128", tracing=False)
