@@ -103,7 +103,9 @@ class AsyncStream(Generic[T]):
         self._done = False  # [DONE] seen or the body ended cleanly
         self._closed = False
         self._error: DosAIError | None = None
-        self._watchdog = ReadWatchdog(_weak_limit(self))
+        # Woken no later than ``idle`` from now: the deadline that replaces first_token at
+        # the first content is never sooner, so that moment re-arms no timer.
+        self._watchdog = ReadWatchdog(_weak_limit(self), soonest=timeout.idle)
         # Closes the connection once: from _release, or when the stream is collected unclosed.
         self._finalizer = weakref.finalize(
             self, _release_connection, asyncio.get_running_loop(), self._watchdog, close
@@ -285,8 +287,7 @@ class AsyncStream(Generic[T]):
             self._max_gap = gap
         self._last_event_at = now
         if self._acc.add(chunk) and self._first_content_at is None:
-            self._first_content_at = now
-            self._watchdog.arm()  # first_token gives way to idle, which may come sooner
+            self._first_content_at = now  # idle replaces first_token (see the watchdog)
 
     def _on_end(self) -> None:
         self._decoder.flush()  # an unterminated last event is discarded (WHATWG)
