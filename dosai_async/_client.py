@@ -83,6 +83,7 @@ class AsyncDosAI:
         self.retry = _resolve_retry(retry, max_retries)
         self.max_event_size = _check_max_event_size(max_event_size)
         self._defaults = CallOptions(self.timeout, self.retry)
+        self._retry_only: CallOptions | None = None  # see _call_options
         self._transport = Transport(
             session=http_session,
             max_connections=max_connections,
@@ -198,6 +199,12 @@ class AsyncDosAI:
         retry = params.get("retry") or self.retry
         if params.get("max_retries") is not None:
             retry = _resolve_retry(retry, params["max_retries"])
+        elif params.get("timeout") is None and params.get("extra_headers") is None:
+            # Only the policy differs (every batch item passes one): reuse the last options.
+            last = self._retry_only
+            if last is None or last.retry is not retry or last.timeout is not self.timeout:
+                last = self._retry_only = CallOptions(self.timeout, retry)
+            return last
         return CallOptions(
             self.timeout.merge(params.get("timeout")), retry, params.get("extra_headers")
         )

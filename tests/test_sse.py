@@ -184,6 +184,31 @@ def test_data_lines_from_earlier_chunks_join_a_whole_event_chunk() -> None:
     assert events == [ServerSentEvent(data="a"), ServerSentEvent(data="b\nc")]
 
 
+_MANY_EVENTS = [
+    b"data: first\n\n",
+    b"event: tick\nid: 7\nretry: 50\n",
+    *(b"data: %d \xc3\xa9\n\n" % i for i in range(40)),
+    b"data: \n\n",
+    b"data: a\ndata: b\n\n",
+    b": ping\n\n",
+    b"data: crlf\r\n\r\n",
+    *(b"data: %d\n\n" % i for i in range(40)),
+]
+
+
+@pytest.mark.parametrize("size", [1, 7, 16, 64, 150, 400, 10_000])
+def test_reads_of_many_whole_events_decode_as_byte_by_byte(size: int) -> None:
+    """Reads holding many events (the split fast path), or ending inside one, or holding
+    other fields, give the events and state that byte-by-byte feeding gives."""
+    body = b"".join(_MANY_EVENTS)
+    expected_decoder, expected = _decode(_split_at(body, range(1, len(body))))
+    decoder, events = _decode(_split_at(body, range(size, len(body), size)))
+    assert events == expected
+    assert _state(decoder) == _state(expected_decoder)
+    assert events[1] == ServerSentEvent(event="tick", data="0 \u00e9", id="7", retry=50)
+    assert len(events) == 84
+
+
 def test_flush_discards_an_unterminated_event() -> None:
     """At end of stream, an event without its blank line is dropped (WHATWG)."""
     decoder = SSEDecoder()

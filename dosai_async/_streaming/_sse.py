@@ -35,11 +35,22 @@ Plan:
   split between chunks is still seen whole.
 - Take a chunk that is exactly one event, a ``data: ...`` line and a blank line ended by LF
   (the shape OpenAI-style servers send), without splitting it into lines when no line or
-  block is open. Elsewhere, test for the common ``data: `` line before general field parsing.
+  block is open; a chunk of many such events (a fast server, a slow reader) by one split at
+  ``\n\ndata: `` once counting LFs shows there is no other line. A read that ends inside an
+  event leaves that event to the general path, and the next read returns to the fast path
+  after its first blank line. Elsewhere, test for ``data: `` before general field parsing.
 """
 
-import sys
 from typing import NamedTuple
+
+from ._lines import (
+    CR,
+    DEFAULT_MAX_EVENT_SIZE,
+    LF,
+    EventTooLarge,
+    LineDecoder,
+    limit,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -49,13 +60,8 @@ __all__ = [
     "ServerSentEvent",
 ]
 
-#: The default bound of one line, and of one event's buffered lines, in bytes: 16 MiB is far
-#: above any real chunk (a whole long answer is a few hundred KiB) and far below harm.
-DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
-
-_CR = 0x0D
-_LF = 0x0A
 _BOM = "\ufeff"
+_new_event = tuple.__new__  # a named tuple without its Python __new__: 2/3 of the cost
 # What does not count as content for SSEDecoder.data_seen (CR and LF never reach a line).
 _BLANK = " \t\v\f" + _BOM
 
@@ -75,123 +81,6 @@ class ServerSentEvent(NamedTuple):
     data: str = ""
     id: str = ""
     retry: int | None = None
-
-
-class EventTooLarge(ValueError):
-    """A line, or an event's lines, grew past the decoder's ``max_event_size`` bytes.
-
-    ``size`` is how many bytes were buffered when the decoder gave up (at least ``limit``
-    plus one), ``what`` is ``"line"`` or ``"event"``.
-    """
-
-    def __init__(self, what: str, size: int, limit: int) -> None:
-        super().__init__(
-            f"an event-stream {what} grew past {limit:,} bytes ({size:,} bytes buffered) "
-            "without ending"
-        )
-        self.what = what
-        self.size = size
-        self.limit = limit
-
-
-def _limit(max_size: int | None) -> int:
-    """``max_size`` checked, with None (no limit) as a number every size is below."""
-    if max_size is None:
-        return sys.maxsize
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise ValueError(f"max_event_size must be a positive int or None, not {max_size!r}")
-    return max_size
-
-
-class LineDecoder:
-    """Split a byte stream into UTF-8 lines that end at CRLF, LF or CR, and at nothing else.
-
-    ``feed`` returns the lines that a chunk completes, and ``flush`` ends the input
-    and returns the unterminated final line, if there is one. Lines come without their line
-    endings, decoded with errors="replace". Raises ``EventTooLarge`` only when the
-    unterminated line grows past ``max_line_size`` bytes (``None``: no limit).
-    """
-
-    __slots__ = ("_after_cr", "_max", "_pending", "_pending_size")
-
-    def __init__(self, max_line_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
-        self._max = _limit(max_line_size)
-        # Pieces of the unterminated line: joining them only once its line ending arrives
-        # keeps a long line O(n).
-        self._pending: list[bytes] = []
-        self._pending_size = 0  # their total length, checked against _max as they come
-        # The last chunk ended with CR, so an LF starting the next one belongs to that CR.
-        self._after_cr = False
-
-    def feed(self, chunk: bytes) -> list[str]:
-        """Return the lines that ``chunk`` completes (maybe none), without line endings."""
-        if self._after_cr and chunk:
-            self._after_cr = False
-            if chunk[0] == _LF:
-                chunk = chunk[1:]
-        if not chunk:
-            return []
-        last = chunk[-1]
-        if last != _LF and last != _CR:
-            return self._feed_unterminated(chunk)
-        self._after_cr = last == _CR
-        if self._pending:
-            chunk = self._take_pending(chunk)
-        return _split_lines(chunk)
-
-    @property
-    def at_line_start(self) -> bool:
-        """Whether the next byte starts a new line: no partial line, and no CR awaiting its LF."""
-        return not self._pending and not self._after_cr
-
-    def flush(self) -> list[str]:
-        """End the input: return the unterminated final line as a one-item list, else []."""
-        self._after_cr = False
-        if not self._pending:
-            return []
-        return [self._take_pending(b"").decode("utf-8", "replace")]
-
-    def _feed_unterminated(self, chunk: bytes) -> list[str]:
-        """Split a chunk that ends inside a line, and keep that line's start for later."""
-        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1
-        if not end:
-            self._keep(chunk)
-            return []
-        complete = chunk[:end]
-        if self._pending:
-            complete = self._take_pending(complete)
-        self._keep(chunk[end:])
-        return _split_lines(complete)
-
-    def _keep(self, piece: bytes) -> None:
-        """Buffer a piece of the unterminated line, within the size limit."""
-        self._pending.append(piece)
-        self._pending_size += len(piece)
-        if self._pending_size > self._max:
-            size, self._pending_size = self._pending_size, 0
-            self._pending.clear()  # the decoder is done: free the memory now
-            raise EventTooLarge("line", size, self._max)
-
-    def _take_pending(self, end: bytes) -> bytes:
-        """Join the pending pieces of a line with ``end``, the bytes that finish it."""
-        pending = self._pending
-        pending.append(end)
-        joined = b"".join(pending)
-        pending.clear()
-        self._pending_size = 0
-        return joined
-
-
-def _split_lines(block: bytes) -> list[str]:
-    """Decode ``block``, which ends with a line ending, into its lines."""
-    text = block.decode("utf-8", "replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:  # most servers that use CR at all use CRLF: skip a second scan
-            text = text.replace("\r", "\n")
-    lines = text.split("\n")
-    del lines[-1]  # the "" after the final line ending
-    return lines
 
 
 class SSEDecoder:
@@ -230,7 +119,7 @@ class SSEDecoder:
 
     def __init__(self, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
         self._lines = LineDecoder(max_event_size)
-        self._max = _limit(max_event_size)
+        self._max = limit(max_event_size)
         self._open_size = 0  # bytes of the reads an open event has spanned (see _bound_event)
         self._at_start = True  # the next line is the stream's first: it may start with a BOM
         # The data buffer, one item per data line, so dispatch is a single "\n".join.
@@ -279,17 +168,46 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Return the events that ``chunk`` completes: often none, sometimes several."""
+        if not self._idle:
+            return self._feed_open(chunk)
         # Fast path for the usual chunk, one whole "data: <payload>\n\n" event. When nothing
         # is open (see _idle) it gives what the general path gives, minus the line splitting.
         if (
-            self._idle
-            and chunk[:6] == b"data: "
+            chunk[:6] == b"data: "
             and chunk[-2:] == b"\n\n"
-            and _LF not in (payload := chunk[6:-2])
-            and _CR not in payload
+            and LF not in (payload := chunk[6:-2])
+            and CR not in payload
         ):
             return [self._dispatch(payload.decode("utf-8", "replace"))]
-        return self._feed_lines(chunk)
+        return self._feed_events(chunk)
+
+    def _feed_events(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Nothing is open: take the whole one-``data:``-line events that start ``chunk`` with
+        one split at the blank lines, and the rest (if any) on the general path."""
+        end = chunk.rfind(b"\n\n") + 2
+        if end < 8 or chunk[:6] != b"data: ":
+            return self._feed_lines(chunk)
+        body = chunk[6 : end - 2]
+        # Every LF belongs to a "\n\ndata: " separator: each event is one data line.
+        if CR in body or body.count(b"\n") != 2 * body.count(b"\n\ndata: "):
+            return self._feed_lines(chunk)
+        datas = body.decode("utf-8", "replace").split("\n\ndata: ")
+        last_id = self._id_buffer
+        events = [_new_event(ServerSentEvent, ("message", data, last_id, None)) for data in datas]
+        events[0] = self._dispatch(datas[0])  # the block may have had event: or retry: lines
+        if end < len(chunk):
+            events += self._feed_lines(chunk[end:])
+        return events
+
+    def _feed_open(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Something is open (a partial line, say): finish it on the general path up to the
+        first blank line, then take the rest by ``feed``'s fast paths if nothing is open."""
+        end = chunk.find(b"\n\n") + 2
+        if end < 2 or chunk.rfind(b"\n\n") < end:  # no whole event after the first
+            return self._feed_lines(chunk)
+        events = self._feed_lines(chunk[:end])
+        rest = chunk[end:]
+        return events + (self._feed_events(rest) if self._idle else self._feed_lines(rest))
 
     def flush(self) -> list[ServerSentEvent]:
         """End the stream. WHATWG discards an unterminated event, so this returns []."""

@@ -1,9 +1,9 @@
 """Typed, self-closing streams: SSE bytes -> ``ChatCompletionChunk`` -> accumulated result.
 
 This module never sees aiohttp: it gets an async iterator of body bytes and a close
-callback. Per chunk the hot path is: ``SSEDecoder.feed`` (bytes, no re-scan) -> one
-``orjson.loads`` -> one generated cattrs hook -> ``ChunkAccumulator.add``. No awaits besides
-the socket read, no logging, no copies of growing buffers.
+callback. Per read ``SSEDecoder.feed`` (bytes, no re-scan); per chunk, as the consumer asks,
+one ``orjson.loads`` -> one generated hook -> ``ChunkAccumulator.add``. No awaits besides the
+socket read, no logging, no copies of growing buffers.
 
 Rules (DESIGN.md, "Streaming"):
 
@@ -28,7 +28,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from dosai_async._core._config import Timeout
 from dosai_async._core._deadline import Deadline
@@ -45,7 +45,8 @@ from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, Resp
 from ._accumulate import ChunkAccumulator
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._stats import StreamStats, stream_stats
-from ._watchdog import Limit, ReadWatchdog
+from ._text import TextDeltas
+from ._watchdog import Limit, ReadWatchdog, release_connection
 
 T = TypeVar("T")
 
@@ -89,8 +90,12 @@ class AsyncStream(Generic[T]):
         self._deadline = deadline
         self._decoder = SSEDecoder(max_event_size)
         self._acc = ChunkAccumulator()
-        # A list, not a deque: it holds one read's events at most, and an empty deque costs
-        # 760 bytes per stream against 56 (1,000 concurrent streams notice).
+        # The latest read's events, structured one at a time as the consumer asks: a read of
+        # 1,000 events makes no 1,000 live chunks for the GC to promote. An index, no pop(0).
+        self._read_events: list[ServerSentEvent] = []
+        self._read_index = 0
+        self._read_at = sent_at  # when the latest read arrived (its events share the time)
+        # Chunks structured ahead of the consumer: only priming makes them (a few at most).
         self._pending: list[ChatCompletionChunk] = []
         self._sent_at = sent_at
         self._first_content_at: float | None = None
@@ -100,13 +105,14 @@ class AsyncStream(Generic[T]):
         self._prefix = b""
         self._done = False  # [DONE] seen or the body ended cleanly
         self._closed = False
-        # An error found in the same read as earlier chunks waits until they are consumed.
         self._error: DosAIError | None = None
         self._on_release: OnRelease | None = None  # see on_release()
-        self._watchdog = ReadWatchdog(_weak_limit(self))
+        # Woken no later than ``idle`` from now: the deadline that replaces first_token at
+        # the first content is never sooner, so that moment re-arms no timer.
+        self._watchdog = ReadWatchdog(_weak_limit(self), soonest=timeout.idle)
         # Closes the connection once: from _release, or when the stream is collected unclosed.
         self._finalizer = weakref.finalize(
-            self, _release_connection, asyncio.get_running_loop(), self._watchdog, close
+            self, release_connection, asyncio.get_running_loop(), self._watchdog, close
         )
         self._finalizer.atexit = False  # at exit the loop is gone: there is nothing to close
 
@@ -127,14 +133,18 @@ class AsyncStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        while not self._pending:
+        if self._pending:
+            return self._pending.pop(0)  # type: ignore[return-value]
+        while True:
+            chunk = self._next_chunk()
+            if chunk is not None:
+                return chunk  # type: ignore[return-value]
             if self._error is not None:
                 raise self._error
             if self._done or self._closed:
                 self._release()
                 raise StopAsyncIteration
             await self._read_more()
-        return self._pending.pop(0)  # type: ignore[return-value]
 
     async def close(self) -> None:
         """Close the connection now; safe to call more than once."""
@@ -144,7 +154,7 @@ class AsyncStream(Generic[T]):
 
     def text(self) -> AsyncIterator[str]:
         """The content deltas of choice 0, as strings, as they arrive."""
-        return _TextDeltas(self)
+        return TextDeltas(self)  # type: ignore[arg-type]
 
     async def final(self) -> ChatCompletion:
         """Read the rest of the stream and return the accumulated ``ChatCompletion``."""
@@ -176,14 +186,33 @@ class AsyncStream(Generic[T]):
 
     async def _prime(self) -> None:
         """Read until the first content (or the end) so retries can happen before it."""
+        # A failure raises: nothing reached the caller yet, so the retry policy decides.
         try:
-            while self._first_content_at is None and not self._done and self._error is None:
-                await self._read_more()
+            while self._first_content_at is None and not self._done:
+                chunk = self._next_chunk()
+                if chunk is not None:
+                    self._pending.append(chunk)
+                elif not self._done:
+                    await self._read_more()
         except BaseException:
             self._release()
             raise
-        if self._error is not None and self._first_content_at is None:
-            raise self._error  # nothing reached the caller: let the retry policy decide
+
+    def _next_chunk(self) -> ChatCompletionChunk | None:
+        """Structure the latest read's events up to its next chunk; None when none is left."""
+        events, index = self._read_events, self._read_index
+        try:
+            while index < len(events) and not self._done:
+                chunk = self._on_event(events[index])
+                index += 1
+                if chunk is not None:
+                    return chunk
+        except DosAIError as exc:
+            index += 1  # the event that failed is consumed: it raises once
+            self._fail(exc)
+        finally:
+            self._read_index = index
+        return None
 
     async def _read_more(self) -> None:
         try:
@@ -193,13 +222,17 @@ class AsyncStream(Generic[T]):
             else:
                 self._on_bytes(data)
         except DosAIError as exc:
-            self._error = self._with_partial(exc)  # before _release: on_release reports it
-            self._release()
-            if not self._pending:
-                raise self._error from exc.__cause__
+            self._fail(exc)
         except BaseException:
             self._release()  # cancelled: drop the connection so the server stops
             raise
+
+    def _fail(self, exc: DosAIError) -> NoReturn:
+        """Close, attach the partial result, and raise (again on every later ``__anext__``)."""
+        self._read_events = []  # what followed the failure in its read is never yielded
+        self._error = self._with_partial(exc)  # before _release: on_release reports it
+        self._release()
+        raise self._error from exc.__cause__
 
     async def _read(self) -> bytes | None:
         return await self._watchdog.read(self._body)
@@ -220,26 +253,22 @@ class AsyncStream(Generic[T]):
     def _on_bytes(self, data: bytes) -> None:
         if not self._events and len(self._prefix) < _NON_SSE_PREFIX:
             self._prefix += data[:_NON_SSE_PREFIX]
-        now = time.monotonic()  # events of one read arrived together: one clock read
         try:
-            events = self._decoder.feed(data)
+            self._read_events, self._read_index = self._decoder.feed(data), 0
         except EventTooLarge as exc:
             raise _too_large(exc) from exc
-        for event in events:
-            self._on_event(event, now)
-            if self._done:
-                return
+        self._read_at = time.monotonic()  # events of one read arrived together: one clock read
 
-    def _on_event(self, event: ServerSentEvent, now: float) -> None:
+    def _on_event(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
         self._events += 1
         data = event.data
         if event.event == "error":
             raise self._errors().in_band(data)
         if event.event != "message" or not data:
-            return
+            return None
         if data == "[DONE]":
             self._done = True
-            return
+            return None
         try:
             payload = _converter.loads(data)
         except _converter.JSONDecodeError:
@@ -252,17 +281,17 @@ class AsyncStream(Generic[T]):
             chunk = _structure_chunk(payload)
         except ResponseValidationError as exc:  # rebuilt from the event's text: masked
             raise self._errors().invalid(exc.message, data, errors=exc.errors) from None
-        self._on_chunk(chunk, now)
+        self._on_chunk(chunk)
+        return chunk
 
-    def _on_chunk(self, chunk: ChatCompletionChunk, now: float) -> None:
+    def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
+        now = self._read_at
         gap = now - self._last_event_at
         if gap > self._max_gap and self._first_content_at is not None:
             self._max_gap = gap
         self._last_event_at = now
         if self._acc.add(chunk) and self._first_content_at is None:
-            self._first_content_at = now
-            self._watchdog.arm()  # first_token gives way to idle, which may come sooner
-        self._pending.append(chunk)
+            self._first_content_at = now  # idle replaces first_token (see the watchdog)
 
     def _on_end(self) -> None:
         self._decoder.flush()  # an unterminated last event is discarded (WHATWG)
@@ -315,26 +344,6 @@ def _weak_limit(stream: AsyncStream[Any]) -> Limit:
     return limit
 
 
-def _release_connection(
-    loop: asyncio.AbstractEventLoop, watchdog: ReadWatchdog, close: Callable[[], None]
-) -> None:
-    """Stop the deadline timer and close the connection, on the stream's own loop.
-
-    Runs once per stream: from ``_release`` on the loop, or as the finalizer of a stream
-    collected unclosed, which the garbage collector may do in another thread (then the loop
-    does it) or after the loop closed (then nothing can be closed any more).
-    """
-    try:
-        here = asyncio.get_running_loop() is loop
-    except RuntimeError:  # no loop runs in this thread
-        here = False
-    if here:
-        watchdog.cancel()
-        close()
-    elif not loop.is_closed():
-        loop.call_soon_threadsafe(_release_connection, loop, watchdog, close)
-
-
 def on_release(stream: AsyncStream[Any], callback: OnRelease) -> None:
     """Call ``callback(snapshot, error)`` once the stream is released (now, if it was).
 
@@ -353,25 +362,6 @@ async def prime(stream: AsyncStream[Any]) -> None:
     A failure closes the stream and is raised for the retry policy to judge.
     """
     await stream._prime()
-
-
-class _TextDeltas:
-    """``stream.text()``: content strings of choice 0 (a class, so nothing to finalize)."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: AsyncStream[Any]) -> None:
-        self._stream = stream
-
-    def __aiter__(self) -> _TextDeltas:
-        return self
-
-    async def __anext__(self) -> str:
-        async for chunk in self._stream:
-            for choice in chunk.choices:
-                if choice.index == 0 and choice.delta.content:
-                    return choice.delta.content  # type: ignore[no-any-return]
-        raise StopAsyncIteration
 
 
 def _too_large(exc: EventTooLarge) -> APIConnectionError:

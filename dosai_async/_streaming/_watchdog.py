@@ -42,10 +42,11 @@ class ReadWatchdog:
         "_overdue",
         "_reader",
         "_self",
+        "_soonest",
         "_timer",
     )
 
-    def __init__(self, limit: Limit) -> None:
+    def __init__(self, limit: Limit, soonest: float | None = None) -> None:
         self._limit = limit
         self._loop = asyncio.get_running_loop()
         self._timer: asyncio.TimerHandle | None = None
@@ -53,12 +54,20 @@ class ReadWatchdog:
         self._expired: str | None = None
         self._overdue = False
         self._self = weakref.ref(self)  # what the timer holds: made once, not per arm
+        # The timer never sleeps longer than this: a caller whose deadline can move earlier
+        # by no more than ``soonest`` seconds from its last wake never has to call ``arm``.
+        self._soonest = soonest
         self.arm()
 
     def arm(self) -> None:
         """Re-read the deadline now; call it when the deadline may have moved earlier."""
         self.cancel()
-        left, _ = self._limit()
+        self._sleep(self._limit()[0])
+
+    def _sleep(self, left: float | None) -> None:
+        soonest = self._soonest
+        if soonest is not None and (left is None or soonest < left):
+            left = soonest
         if left is not None:
             self._timer = self._loop.call_later(left, _fire, self._self)
 
@@ -85,10 +94,8 @@ class ReadWatchdog:
     def _on_timer(self) -> None:
         self._timer = None
         left, name = self._limit()
-        if left is None:
-            return
-        if left > 0:  # the deadline moved while we slept: sleep the rest of it
-            self._timer = self._loop.call_later(left, _fire, self._self)
+        if left is None or left > 0:  # the deadline moved while we slept: sleep the rest
+            self._sleep(left)
         elif self._reader is not None:  # suspended in read(): the cancel lands there
             self._expired = name
             self._reader.cancel()
@@ -116,3 +123,23 @@ def _fire(ref: weakref.ref[ReadWatchdog]) -> None:
 
 def _timeout(name: str) -> APITimeoutError:
     return APITimeoutError(f"The stream's {name} deadline elapsed.", deadline=name)
+
+
+def release_connection(
+    loop: asyncio.AbstractEventLoop, watchdog: ReadWatchdog, close: Callable[[], None]
+) -> None:
+    """Stop the deadline timer and close the connection, on the stream's own loop.
+
+    Runs once per stream: from ``_release`` on the loop, or as the finalizer of a stream
+    collected unclosed, which the garbage collector may do in another thread (then the loop
+    does it) or after the loop closed (then nothing can be closed any more).
+    """
+    try:
+        here = asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop runs in this thread
+        here = False
+    if here:
+        watchdog.cancel()
+        close()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(release_connection, loop, watchdog, close)
