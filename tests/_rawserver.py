@@ -59,7 +59,14 @@ class Conn:
         return raw
 
     async def send(self, data: bytes) -> None:
-        """Write bytes and wait until the kernel took them."""
+        """Write bytes and wait until the kernel took them, all of them.
+
+        ``drain()`` alone returns once asyncio's buffer is under its low-water mark (16 KiB
+        by default), and ``_serve`` aborts the transport when the handler returns: the bytes
+        still buffered would be dropped and a whole body would arrive cut short. A write
+        buffer limit of zero makes ``drain()`` wait until the buffer is empty.
+        """
+        self.writer.transport.set_write_buffer_limits(high=0)
         self.writer.write(data)
         await self.writer.drain()
 
