@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,3 +34,24 @@ def dosai(*args: str, timeout: float = 60, **environ: str) -> subprocess.Complet
     )
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     return result
+
+
+@contextlib.contextmanager
+def dosai_serve(timeout: float = 30) -> Iterator[str]:
+    """``dosai serve --port 0`` in the background, as a user starts it; the base URL it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dosai_async.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert "listening on http://127.0.0.1:" in first, first
+    try:
+        yield first.split("listening on ")[1].split()[0]
+    finally:
+        process.kill()
+        process.communicate(timeout=timeout)

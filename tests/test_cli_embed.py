@@ -4,8 +4,6 @@ and the official ``openai`` package's embeddings against ``dosai serve``."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import openai
 import pytest
 
 from dosai_async.testing import DosAIEmulator
-from tests._cli import ROOT, dosai, env
+from tests._cli import dosai, dosai_serve
 
 TIMEOUT = 30
 
@@ -109,22 +107,8 @@ def test_batch_preflight_refuses_a_batch_the_balance_cannot_pay(
 @pytest.fixture
 def served() -> Iterator[str]:
     """``dosai serve --port 0`` in the background; its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dosai_async.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    assert "listening on http://127.0.0.1:" in first, first
-    try:
-        yield first.split("listening on ")[1].split()[0]
-    finally:
-        process.kill()
-        process.communicate(timeout=TIMEOUT)
+    with dosai_serve(TIMEOUT) as url:
+        yield url
 
 
 async def test_openai_embeddings_work_against_dosai_serve(served: str) -> None:

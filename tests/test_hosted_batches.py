@@ -35,18 +35,9 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def emu() -> AsyncIterator[DosAIEmulator]:
-    """An emulator whose batches run at 1 ms per line."""
+    """An emulator whose batches run at 1 ms per line (conftest's ``dos`` client uses it)."""
     async with DosAIEmulator(batch_interval=0.001, rate_limit=1_000_000_000) as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def dos(emu: DosAIEmulator) -> AsyncIterator[AsyncDosAI]:
-    """A client for the emulator that retries without sleeping."""
-    async with AsyncDosAI(
-        api_key=emu.api_key, base_url=emu.base_url, retry=RetryPolicy.zero_wait()
-    ) as client:
-        yield client
 
 
 async def run(dos: AsyncDosAI, source: Path, target: Path) -> Any:

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from dosai_async.testing import DosAIEmulator
-from tests._cli import ROOT, dosai, env
+from tests._cli import ROOT, dosai, dosai_serve, env
 
 TIMEOUT = 60
 
@@ -106,23 +106,9 @@ def _wait_for(condition: object, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    """``dosai serve --port 0`` in the background; the base URL it printed."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dosai_async.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    assert "listening on http://127.0.0.1:" in first, first
-    try:
-        yield first.split("listening on ")[1].split()[0]
-    finally:
-        process.kill()
-        process.communicate(timeout=TIMEOUT)
+    """``dosai serve --port 0`` in the background; its base URL."""
+    with dosai_serve(TIMEOUT) as url:
+        yield url
 
 
 def test_openai_sdk_upload_batch_poll_download_on_dosai_serve(served: str, tmp_path: Path) -> None:

@@ -18,20 +18,19 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 
-from dosai_async import AsyncDosAI, BatchProgress, BatchSummary, run_batch_file
+from dosai_async import BatchProgress, BatchSummary, run_batch_file
 
 from ._common import (
     EXIT_API_ERROR,
     EXIT_USAGE,
     CLIError,
     add_client_options,
-    client_timeout,
     console,
     open_client,
 )
@@ -132,7 +131,7 @@ async def _run_interruptible(args: argparse.Namespace, display: _Display) -> Bat
     assert task is not None
     with _on_sigint(lambda: _interrupt(stop, task, display.note)):
         try:
-            async with _client(args) as client:
+            async with open_client(args, reasoning=False, batch=True) as client:
                 return await run_batch_file(
                     client,
                     args.input,
@@ -175,22 +174,6 @@ def _on_sigint(handler: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-
-
-@contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncDosAI]:
-    if not args.local:
-        async with open_client(args) as client:
-            yield client
-        return
-    from dosai_async.testing import DosAIEmulator  # only needed with --local
-
-    # Instant replies and a limit no demo reaches: the point is the batch machinery.
-    emulator = DosAIEmulator(rate_limit=1_000_000_000)
-    async with emulator:
-        url, key = emulator.base_url, emulator.api_key
-        async with AsyncDosAI(base_url=url, api_key=key, timeout=client_timeout(args)) as c:
-            yield c
 
 
 # -- display --------------------------------------------------------------------------

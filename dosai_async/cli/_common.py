@@ -38,6 +38,9 @@ FAST_ENV = "DOSAI_EMULATOR_FAST"
 # --local paces replies like a real model, so the demo visibly streams.
 LOCAL_TTFT = 0.25
 LOCAL_TOKEN_INTERVAL = 0.025
+# The emulator's own defaults (a 300 requests/min plan; batch lines 10 ms apart) outside a batch.
+LOCAL_RATE_LIMIT = 300
+LOCAL_BATCH_INTERVAL = 0.01
 
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
@@ -90,15 +93,17 @@ def client_timeout(args: argparse.Namespace) -> float | None:
 
 @contextlib.asynccontextmanager
 async def open_client(
-    args: argparse.Namespace, *, reasoning: bool = True
+    args: argparse.Namespace, *, reasoning: bool = True, batch: bool = False
 ) -> AsyncIterator[AsyncDosAI]:
     """The client a subcommand uses: emulator-backed with ``--local``, else from the env.
 
-    ``reasoning`` turns the local emulator's thinking on (Qwen thinks by default).
+    ``reasoning`` turns the local emulator's thinking on (Qwen thinks by default); ``batch``
+    makes it answer at once, with no rate limit a demo reaches and hosted batch lines run
+    as fast as the loop allows: there the point is the batch machinery.
     """
     timeout = client_timeout(args)
     if getattr(args, "local", False):
-        async with _local_client(reasoning, timeout) as client:
+        async with _local_client(reasoning, timeout, batch) as client:
             yield client
         return
     async with _env_client(timeout) as client:
@@ -106,15 +111,19 @@ async def open_client(
 
 
 @contextlib.asynccontextmanager
-async def _local_client(reasoning: bool, call_timeout: float | None) -> AsyncIterator[AsyncDosAI]:
+async def _local_client(
+    reasoning: bool, call_timeout: float | None, batch: bool
+) -> AsyncIterator[AsyncDosAI]:
     # Imported here: the emulator is only needed with --local.
     from dosai_async.testing import DosAIEmulator
 
-    fast = os.environ.get(FAST_ENV, "") not in ("", "0")
+    fast = batch or os.environ.get(FAST_ENV, "") not in ("", "0")
     emulator = DosAIEmulator(
         ttft=0.0 if fast else LOCAL_TTFT,
         token_interval=0.0 if fast else LOCAL_TOKEN_INTERVAL,
         reasoning=reasoning,
+        rate_limit=1_000_000_000 if batch else LOCAL_RATE_LIMIT,
+        batch_interval=0.0 if batch else LOCAL_BATCH_INTERVAL,
     )
     async with emulator:  # started first: its base URL names the port it got
         url, key = emulator.base_url, emulator.api_key

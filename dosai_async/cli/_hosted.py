@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from dosai_async import AsyncDosAI, BatchJob, HostedBatchSummary
+from dosai_async import BatchJob, HostedBatchSummary
 
-from ._common import EXIT_API_ERROR, client_timeout, console, open_client
+from ._common import EXIT_API_ERROR, console, open_client
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,7 +31,7 @@ async def run(args: argparse.Namespace) -> int:
     display = _Display(err)
     try:
         with display:
-            async with _client(args) as client:
+            async with open_client(args, reasoning=False, batch=True) as client:
                 summary = await client.batches.run_file(
                     args.input,
                     args.output,
@@ -48,22 +46,6 @@ async def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     _print_summary(out, summary)
     return 0 if summary.ok else EXIT_API_ERROR
-
-
-@contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncDosAI]:
-    if not args.local:
-        async with open_client(args) as client:
-            yield client
-        return
-    from dosai_async.testing import DosAIEmulator  # only needed with --local
-
-    # Lines run as fast as the loop allows: the point is the batch machinery.
-    emulator = DosAIEmulator(rate_limit=1_000_000_000, batch_interval=0)
-    async with emulator:
-        url, key = emulator.base_url, emulator.api_key
-        async with AsyncDosAI(base_url=url, api_key=key, timeout=client_timeout(args)) as c:
-            yield c
 
 
 class _Display:
