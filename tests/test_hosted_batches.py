@@ -287,3 +287,19 @@ async def test_state_file_for_another_input_is_refused(
         await run(dos, source, target)
     assert len(emu.batches) == 0
     assert not target.exists()
+
+
+async def test_state_file_naming_an_unknown_batch_says_what_to_do(
+    dos: AsyncDosAI, emu: DosAIEmulator, tmp_path: Path
+) -> None:
+    """A state file whose batch the server does not know (404): one error saying to delete it."""
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(jsonl(3))
+    await run(dos, source, tmp_path / "first.jsonl")  # only to learn the input's fingerprint
+    (tmp_path / "out.jsonl.batch.json").write_text(
+        json.dumps({"batch_id": "batch_gone", "fingerprint": _fp(emu)})
+    )
+    with pytest.raises(DosAIError, match=r"does not know.*Delete the state file"):
+        await run(dos, source, target)
+    assert len(emu.batches) == 1
+    assert not target.exists()

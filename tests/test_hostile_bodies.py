@@ -75,6 +75,7 @@ def serve(reply: Reply) -> Any:
             got = key.group(1).decode() if key else ""
             body = reply.body.replace(b"{key}", got.encode())
             body = body.replace(b"{escaped}", escaped(got).encode())
+            body = body.replace(b"{escaped2}", escaped(got).replace("\\", "\\\\").encode())
             body = body.replace(b"{ESCAPED}", escaped(got, "", upper=True).encode())
             headers = {k: v.replace("{key}", got) for k, v in (reply.headers or {}).items()}
             if reply.stream and reply.status == 200:
@@ -238,6 +239,10 @@ ECHO: dict[str, tuple[Reply, type[d.DosAIError]]] = {
     "401 body, key JSON-escaped (\\u005f)": (
         Reply(401, b'{"error":{"message":"Incorrect API key provided: {escaped}"}}'),
         d.AuthenticationError,
+    ),
+    "400 body, key escaped twice (its decoded message still reads dos\\u005fsk_)": (
+        Reply(400, b'{"error":{"message":"echo {escaped2}"}}'),
+        d.BadRequestError,
     ),
     "400 body, every character escaped, upper-case hex": (
         Reply(400, b'{"error":{"message":"bad key","param":"{ESCAPED}"}}'),

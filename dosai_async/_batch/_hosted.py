@@ -38,7 +38,7 @@ from typing import Any
 
 import attrs
 
-from dosai_async._core._exceptions import DosAIError, RateLimitError
+from dosai_async._core._exceptions import DosAIError, NotFoundError, RateLimitError
 from dosai_async._models import _converter
 from dosai_async._models._batches import Batch
 from dosai_async._models._files import FileObject
@@ -147,7 +147,14 @@ async def _attach(api: HostedApi, state: Path, fingerprint: str) -> Batch | None
                 "(the input file changed since it was submitted). Write to another OUTPUT, or "
                 "delete the state file to submit this input as a new batch."
             )
-        return await api.retrieve(str(saved["batch_id"]))
+        try:
+            return await api.retrieve(str(saved["batch_id"]))
+        except NotFoundError:
+            raise DosAIError(
+                f"{state} names batch {saved.get('batch_id')}, which the server does not know "
+                "(404: another server or account, or a local emulator that is gone). Delete "
+                "the state file to submit this input as a new batch."
+            ) from None
     async for batch in api.recent():
         ours = (batch.metadata or {}).get(FINGERPRINT_KEY) == fingerprint
         if ours and batch.status not in _GAVE_UP:

@@ -271,12 +271,14 @@ def mask_secret(text: str, secret: str) -> str:
 
 
 def _escaped_pattern(secret: str) -> re.Pattern[str]:
-    # Each character as itself or as \uXXXX with hex digits in either case.
+    # Each character as itself or as \uXXXX with hex digits in either case, behind any number
+    # of backslashes: a server that escaped the key twice sends ``dos\\u005fsk_``, whose
+    # decoded message still spells the key with one backslash.
     parts = []
     for char in secret:
         hex_digits = f"{ord(char):04x}"
         digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in hex_digits)
-        parts.append(f"(?:{re.escape(char)}|\\\\u{digits})")
+        parts.append(f"(?:{re.escape(char)}|\\\\+u{digits})")
     return re.compile("".join(parts))  # compiled patterns are cached by ``re``
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dosai_async import BatchJob, HostedBatchSummary
@@ -88,6 +89,11 @@ def _progress(err: Console) -> Progress:
 
 def _detached(out: Console, batch_id: str, args: argparse.Namespace) -> None:
     if args.local:
+        # The emulator went with this process: nothing is left to re-attach to, so the state
+        # file (OUTPUT.batch.json, named by the library's run_file) must not make the next
+        # run look for it.
+        output = Path(args.output)
+        output.with_name(output.name + ".batch.json").unlink(missing_ok=True)
         out.print(f"interrupted: batch {batch_id} ran on the --local emulator, which is gone")
         return
     out.print(
