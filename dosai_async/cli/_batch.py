@@ -50,11 +50,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "batch",
         help="run a Batch API JSONL file with live progress (resumable)",
         description="Send every request of a Batch API JSONL file (lines of {custom_id, "
-        "method, url, body}) and append one result line per request to OUTPUT. Run it "
-        "again with the same OUTPUT to resume: completed requests are skipped.",
+        "method, url, body}) and write one result line per custom_id to OUTPUT (the latest "
+        "one, when a run is repeated). Run it again with the same OUTPUT to resume: completed "
+        "requests are skipped, failed ones sent again.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT.jsonl", help="requests to send")
-    parser.add_argument("output", type=Path, metavar="OUTPUT.jsonl", help="results (appended)")
+    parser.add_argument(
+        "output", type=Path, metavar="OUTPUT.jsonl", help="results, one line per custom_id"
+    )
     parser.add_argument(
         "--concurrency",
         type=_positive_int,
@@ -107,6 +110,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def _check_paths(source: Path, target: Path) -> None:
+    if source.is_dir():
+        raise CLIError(f"{source}: is a directory; name the input JSONL file", EXIT_USAGE)
     if not source.is_file():
         raise CLIError(f"{source}: no such input file", EXIT_USAGE)
     if target.is_dir():
@@ -294,6 +299,8 @@ def _print_summary(out: Console, s: BatchSummary, output: Path) -> None:
 def _verdict(s: BatchSummary, output: Path) -> str:
     if s.interrupted:
         return f"interrupted: run the same command again to resume (results in {output})"
+    if s.ok and s.total == 0:
+        return f"the input holds no requests; nothing was sent ({output} is unchanged)"
     if s.ok:
         return f"all {s.total:,} requests succeeded; results in {output}"
     return "; ".join(_failures(s, output))

@@ -155,7 +155,8 @@ async def _env_client(call_timeout: float | None) -> AsyncIterator[AsyncDosAI]:
 def describe(exc: DosAIError) -> str:
     """One line for an API error: what the server said, and what to do about it."""
     hint = _hint(exc)
-    return f"{exc}; {hint}" if hint else str(exc)
+    text = str(exc)
+    return f"{text.rstrip('.')}; {hint}" if hint else text
 
 
 def _hint(exc: DosAIError) -> str | None:

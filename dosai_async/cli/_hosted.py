@@ -121,9 +121,13 @@ def _print_summary(out: Console, s: HostedBatchSummary) -> None:
         table.add_row(name, value)
     out.print(table)
     verdict = (
-        f"all {s.succeeded:,} requests succeeded; results in {s.output_path}"
+        f"all {_requests(s.succeeded)} succeeded; results in {s.output_path}"
         if s.ok
-        else f"{s.failed:,} requests failed (batch {s.batch.status}); the error lines in "
+        else f"{_requests(s.failed)} failed (batch {s.batch.status}); the error lines in "
         f"{s.output_path} say why"
     )
     out.print(verdict, markup=False)
+
+
+def _requests(count: int) -> str:
+    return f"{count:,} request" + ("" if count == 1 else "s")
