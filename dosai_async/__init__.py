@@ -86,7 +86,7 @@ from ._models._types import (
     UserMessage,
 )
 from ._resources._pages import AsyncPager
-from ._resources._raw import RawResponse, RawResponseManager
+from ._resources._raw import AsyncRawResponse, RawResponse, RawResponseManager
 from ._streaming._manager import AsyncStreamManager
 from ._streaming._stats import StreamStats
 from ._streaming._stream import AsyncStream
@@ -126,6 +126,7 @@ __all__ = [
     "AssistantMessage",
     "AsyncDosAI",
     "AsyncPager",
+    "AsyncRawResponse",
     "AsyncStream",
     "AsyncStreamManager",
     "AuthenticationError",

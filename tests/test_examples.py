@@ -30,6 +30,11 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "live_tokens.py": ("Okay, the user asks", "The capital of France is Paris.", "tokens/s"),
     "web_service.py": ("The capital of France is Paris.", "event: done", "browser went away"),
     "fan_out.py": ("30 answers (0 failed)",),
+    "fastapi_service.py": (
+        "reasoning events, then 'The capital of France is Paris.",
+        "GET /chat ended with 'event: done'",
+        "GET /answer: The capital of France is Paris.",
+    ),
     "errors_and_retries.py": (
         "429: RateLimitError",
         "Retrying POST /chat/completions after 429",

@@ -145,9 +145,10 @@ async def test_copy_checks_a_new_base_url(client: AsyncDosAI) -> None:
 
 
 async def test_raw_response_matches_the_wire(client: AsyncDosAI, emulator: DosAIEmulator) -> None:
-    """Status, headers and request id are the server's; parse() is the typed completion."""
+    """Status, headers and request id are the server's; parse() is the typed completion,
+    not awaited (the body is read), as openai's ``LegacyAPIResponse.parse()``."""
     raw = await client.chat.completions.with_raw_response.create(messages=MESSAGES)
-    done = await raw.parse()
+    done = raw.parse()
     assert isinstance(done, ChatCompletion)
     assert raw.status_code == 200
     assert raw.request_id is not None
@@ -156,8 +157,8 @@ async def test_raw_response_matches_the_wire(client: AsyncDosAI, emulator: DosAI
     assert (raw.method, raw.url) == ("POST", emulator.base_url + "/chat/completions")
     assert raw.retries_taken == 0
     assert raw.elapsed.total_seconds() > 0
-    wire = json.loads(await raw.text())
-    assert await raw.json() == wire
+    wire = json.loads(raw.text)
+    assert raw.json() == wire == json.loads(raw.content)
     assert without_nulls(done.to_dict()) == without_nulls(wire)
 
 
@@ -175,8 +176,8 @@ async def test_raw_response_of_a_stream(client: AsyncDosAI) -> None:
     raw = await client.chat.completions.with_raw_response.create(messages=MESSAGES, stream=True)
     assert raw.headers["content-type"].startswith("text/event-stream")
     with pytest.raises(TypeError, match="stream"):
-        await raw.read()
-    async with await raw.parse() as stream:
+        raw.content  # noqa: B018
+    async with raw.parse() as stream:
         texts = [chunk.choices[0].delta.content async for chunk in stream if chunk.choices]
     assert "".join(t or "" for t in texts)
     assert raw.request_id == stream.response.request_id
@@ -207,9 +208,9 @@ async def test_streaming_response_of_a_plain_call(client: AsyncDosAI) -> None:
 async def test_raw_response_on_models(client: AsyncDosAI, emulator: DosAIEmulator) -> None:
     """``models`` has the same mechanism: list and retrieve, with their URLs."""
     listing = await client.models.with_raw_response.list()
-    assert isinstance(await listing.parse(), ModelList)
+    assert isinstance(listing.parse(), ModelList)
     one = await client.models.with_raw_response.retrieve("dos-ai")
-    assert (await one.parse()).id == "dos-ai"
+    assert one.parse().id == "dos-ai"
     assert one.url == emulator.base_url + "/models/dos-ai"
     async with client.models.with_streaming_response.list() as response:
         assert response.status_code == 200
@@ -235,11 +236,11 @@ async def test_raw_response_has_only_public_coroutines(client: AsyncDosAI) -> No
 async def test_model_dump_round_trip(client: AsyncDosAI, emulator: DosAIEmulator) -> None:
     """model_dump has every field; its JSON and to_json read back to the same data."""
     raw = await client.chat.completions.with_raw_response.create(messages=MESSAGES)
-    done = await raw.parse()
+    done = raw.parse()
     full = done.model_dump()
     assert full["system_fingerprint"] is None
     assert full["choices"][0]["message"]["refusal"] is None
-    assert without_nulls(full) == without_nulls(await raw.json())
+    assert without_nulls(full) == without_nulls(raw.json())
     assert json.loads(done.model_dump_json()) == done.model_dump(mode="json")
     assert done.model_dump(exclude_none=True) == done.to_dict() == json.loads(done.to_json())
     assert done.to_dict(exclude_unset=False) == full

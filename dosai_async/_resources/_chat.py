@@ -63,12 +63,12 @@ class Completions:
 
     @property
     def with_raw_response(self) -> CompletionsWithRawResponse:
-        """Each method returning a ``RawResponse`` (headers, status, ``await parse()``)."""
+        """Each method returning a ``RawResponse`` (headers, status, ``parse()``)."""
         return CompletionsWithRawResponse(self)
 
     @property
     def with_streaming_response(self) -> CompletionsWithStreamingResponse:
-        """Each method as ``async with``: the ``RawResponse``, its stream closed on exit."""
+        """Each method as ``async with``: the ``AsyncRawResponse``, its stream closed on exit."""
         return CompletionsWithStreamingResponse(self)
 
     @overload

@@ -21,12 +21,12 @@ class Models:
 
     @property
     def with_raw_response(self) -> ModelsWithRawResponse:
-        """Each method returning a ``RawResponse`` (headers, status, ``await parse()``)."""
+        """Each method returning a ``RawResponse`` (headers, status, ``parse()``)."""
         return ModelsWithRawResponse(self)
 
     @property
     def with_streaming_response(self) -> ModelsWithStreamingResponse:
-        """Each method as ``async with`` around its ``RawResponse``."""
+        """Each method as ``async with`` around its ``AsyncRawResponse``."""
         return ModelsWithStreamingResponse(self)
 
     async def list(self, **options: Unpack[RequestOptions]) -> ModelList:

@@ -1,12 +1,13 @@
 """``with_raw_response`` and ``with_streaming_response``: one mechanism for every namespace.
 
 openai's ``client.chat.completions.with_raw_response.create(...)`` returns the HTTP response
-(headers, status, request id) with the result behind ``await raw.parse()``. Here that is
-``RawResponse``, built without a second code path: the call runs the resource's own method
-on a shallow copy of the resource whose ``_requester`` is the client's requester
-``observed()`` by an ``_Exchange``. The exchange wraps the retry loop, so it counts the
-attempts and keeps the last one's response; the plain path runs no such wrapper, so it
-costs nothing when unused.
+(headers, status, request id) with the result behind ``raw.parse()`` (not awaited: the body
+is read), and ``with_streaming_response`` one behind ``await response.parse()``. Here those
+are ``RawResponse`` and ``AsyncRawResponse``, built without a second code path: the call
+runs the resource's own method on a shallow copy of the resource whose ``_requester`` is the
+client's requester ``observed()`` by an ``_Exchange``. The exchange wraps the retry loop,
+so it counts the attempts and keeps the last one's response; the plain path runs no such
+wrapper, so it costs nothing when unused.
 
 Any namespace gets the feature by holding its requester as ``_requester`` (every namespace
 does) and exposing ``RawResponses(self)`` / ``StreamingResponses(self)``: their
@@ -33,17 +34,13 @@ from dosai_async._requester import Requester, RetryRunner
 
 R = TypeVar("R")
 T = TypeVar("T")
+F = TypeVar("F", bound="_ResponseFacts[Any]")
 
 
-class RawResponse(Generic[R]):
-    """The HTTP response of one call, its result behind ``await parse()`` (openai's
-    ``AsyncAPIResponse``).
-
-    ``status_code``, ``headers`` and ``request_id`` are the final attempt's;
-    ``retries_taken`` counts the attempts before it; ``elapsed`` is the whole call, retries
-    included; ``method`` and ``url`` say what was sent. For a stream, ``parse()`` gives the
-    ``AsyncStream`` (already open, read it or close it) and the body is read through it.
-    """
+class _ResponseFacts(Generic[R]):
+    """What both kinds of raw response know: the final attempt's status, headers and
+    request id, ``retries_taken`` (the attempts before it), ``elapsed`` (the whole call,
+    retries included), and the ``method`` and ``url`` sent."""
 
     def __init__(
         self,
@@ -79,25 +76,10 @@ class RawResponse(Generic[R]):
         """The server's ``x-request-id``, if it sent one."""
         return self._meta.request_id
 
-    async def parse(self) -> R:
-        """The typed result: what the method called without ``with_raw_response`` returns."""
-        return self._parsed
-
-    async def read(self) -> bytes:
-        """The body's bytes (not for a stream: iterate the ``AsyncStream`` of ``parse()``)."""
+    def _bytes(self) -> bytes:
         if self._body is None:
-            raise TypeError(
-                "this response is a stream: its body is read by iterating await parse()"
-            )
+            raise TypeError("this response is a stream: its body is read by iterating parse()")
         return self._body
-
-    async def text(self) -> str:
-        """The body as text."""
-        return (await self.read()).decode("utf-8", errors="replace")
-
-    async def json(self) -> object:
-        """The body as parsed JSON."""
-        return _converter.loads(await self.read())
 
     async def close(self) -> None:
         """Close the stream ``parse()`` gives, if this is one; nothing to do otherwise."""
@@ -106,18 +88,68 @@ class RawResponse(Generic[R]):
             await closer()
 
     def __repr__(self) -> str:
-        return f"<RawResponse [{self.status_code}] {self.method} {self.url}>"
+        return f"<{type(self).__name__} [{self.status_code}] {self.method} {self.url}>"
+
+
+class RawResponse(_ResponseFacts[R]):
+    """What ``with_raw_response`` returns: the HTTP facts, the result behind ``parse()``
+    (openai's ``LegacyAPIResponse``, whose ``parse()`` is not awaited either).
+
+    The body has been read by then, so nothing here is awaited: ``parse()``, ``content``,
+    ``text``, ``json()``. For a stream, ``parse()`` gives the ``AsyncStream`` (already open,
+    read it or close it) and the body is read through it.
+    """
+
+    def parse(self) -> R:
+        """The typed result: what the method called without ``with_raw_response`` returns."""
+        return self._parsed
+
+    @property
+    def content(self) -> bytes:
+        """The body's bytes (not for a stream: iterate the ``AsyncStream`` of ``parse()``)."""
+        return self._bytes()
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self._bytes().decode("utf-8", errors="replace")
+
+    def json(self) -> object:
+        """The body as parsed JSON."""
+        return _converter.loads(self._bytes())
+
+
+class AsyncRawResponse(_ResponseFacts[R]):
+    """What ``async with ...with_streaming_response.create(...)`` gives: the HTTP facts, the
+    result behind ``await parse()`` (openai's ``AsyncAPIResponse``); ``await read()``,
+    ``text()`` and ``json()`` read a non-streamed body."""
+
+    async def parse(self) -> R:
+        """The typed result: an ``AsyncStream`` for ``stream=True``, closed on leaving."""
+        return self._parsed
+
+    async def read(self) -> bytes:
+        """The body's bytes (not for a stream: iterate the ``AsyncStream`` of ``parse()``)."""
+        return self._bytes()
+
+    async def text(self) -> str:
+        """The body as text."""
+        return self._bytes().decode("utf-8", errors="replace")
+
+    async def json(self) -> object:
+        """The body as parsed JSON."""
+        return _converter.loads(self._bytes())
 
 
 class RawResponseManager(Generic[R]):
     """``async with ...with_streaming_response.create(...) as response``: the call is sent
     on entry, and a stream it opened is closed on exit."""
 
-    def __init__(self, call: Callable[[], Awaitable[RawResponse[R]]]) -> None:
+    def __init__(self, call: Callable[[], Awaitable[AsyncRawResponse[R]]]) -> None:
         self._call = call
-        self._response: RawResponse[R] | None = None
+        self._response: AsyncRawResponse[R] | None = None
 
-    async def __aenter__(self) -> RawResponse[R]:
+    async def __aenter__(self) -> AsyncRawResponse[R]:
         self._response = await self._call()
         return self._response
 
@@ -142,7 +174,7 @@ class RawResponses:
         _check_method(self._resource, name)
 
         async def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
-            return await _raw_call(self._resource, name, args, kwargs)
+            return await _raw_call(self._resource, name, args, kwargs, RawResponse)
 
         return call
 
@@ -158,7 +190,9 @@ class StreamingResponses:
         _check_method(self._resource, name)
 
         def call(*args: Any, **kwargs: Any) -> RawResponseManager[Any]:
-            return RawResponseManager(lambda: _raw_call(self._resource, name, args, kwargs))
+            return RawResponseManager(
+                lambda: _raw_call(self._resource, name, args, kwargs, AsyncRawResponse)
+            )
 
         return call
 
@@ -171,14 +205,14 @@ def _check_method(resource: object, name: str) -> None:
 
 
 async def _raw_call(
-    resource: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> RawResponse[Any]:
+    resource: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], kind: type[F]
+) -> F:
     exchange = _Exchange(resource._requester)
     clone = copy.copy(resource)
     clone._requester = exchange.requester
     started = time.monotonic()
     result = await getattr(clone, name)(*args, **kwargs)
-    return exchange.response(result, time.monotonic() - started)
+    return exchange.response(kind, result, time.monotonic() - started)
 
 
 class _Exchange:
@@ -224,10 +258,10 @@ class _Exchange:
 
         return run
 
-    def response(self, result: R, elapsed: float) -> RawResponse[R]:
+    def response(self, kind: type[F], result: object, elapsed: float) -> F:
         meta, body = _facts(self.last)
         method, _, rest = self.describe.partition(" ")  # "POST /chat/completions (stream)"
-        return RawResponse(
+        return kind(
             meta,
             result,
             body=body,

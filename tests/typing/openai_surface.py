@@ -13,6 +13,7 @@ from dosai_async import (
     APIError,
     APIStatusError,
     AsyncDosAI,
+    AsyncRawResponse,
     AsyncStream,
     ChatCompletion,
     ChatCompletionChunk,
@@ -95,17 +96,20 @@ async def raw_responses(client: AsyncDosAI) -> None:
     """with_raw_response / with_streaming_response keep create's result types."""
     raw = await client.chat.completions.with_raw_response.create(messages=[])
     assert_type(raw, RawResponse[ChatCompletion])
-    assert_type(await raw.parse(), ChatCompletion)
+    assert_type(raw.parse(), ChatCompletion)
+    assert_type(raw.content, bytes)
+    assert_type(raw.text, str)
     assert_type(raw.status_code, int)
     assert_type(raw.request_id, str | None)
     assert_type(raw.retries_taken, int)
     streamed = await client.chat.completions.with_raw_response.create(messages=[], stream=True)
-    assert_type(await streamed.parse(), AsyncStream[ChatCompletionChunk])
+    assert_type(streamed.parse(), AsyncStream[ChatCompletionChunk])
     manager = client.chat.completions.with_streaming_response.create(messages=[], stream=True)
     async with manager as response:
+        assert_type(response, AsyncRawResponse[AsyncStream[ChatCompletionChunk]])
         assert_type(await response.parse(), AsyncStream[ChatCompletionChunk])
-    assert_type(await (await client.models.with_raw_response.list()).parse(), ModelList)
-    assert_type(await (await client.models.with_raw_response.retrieve("m")).parse(), Model)
+    assert_type((await client.models.with_raw_response.list()).parse(), ModelList)
+    assert_type((await client.models.with_raw_response.retrieve("m")).parse(), Model)
 
 
 def options(client: AsyncDosAI) -> None:
