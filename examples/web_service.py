@@ -128,9 +128,9 @@ async def browse(url: str) -> None:
 async def main(serve: bool, port: int) -> None:
     runner = web.AppRunner(make_app(), handler_cancellation=True)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port if serve else 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
+        await web.TCPSite(runner, "127.0.0.1", port if serve else 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         if serve:
             print(f"Open {url} (Ctrl-C to stop)")
             await asyncio.Event().wait()
@@ -152,5 +152,8 @@ def arguments() -> argparse.Namespace:
 
 if __name__ == "__main__":
     options = arguments()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(options.serve, options.port))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main(options.serve, options.port))
+    except OSError as exc:  # the port is taken, or not ours to bind
+        raise SystemExit(f"error: cannot serve on 127.0.0.1:{options.port}: {exc.strerror}")

@@ -505,6 +505,29 @@ async def test_forcing_an_unknown_tool_is_a_400(
     assert body["error"]["param"] == "tool_choice"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("temperature", 5), ("temperature", -1), ("top_p", 1.5), ("presence_penalty", -3)],
+)
+async def test_sampling_values_outside_their_range_are_a_400(
+    http: aiohttp.ClientSession, emu: DosAIEmulator, field: str, value: float
+) -> None:
+    """Out-of-range sampling values are refused naming the parameter, as vLLM does."""
+    status, body, _ = await chat(http, emu, **{field: value})
+    assert status == 400
+    assert body["error"]["param"] == field
+    assert f"(parameter={field}, value={value})" in body["error"]["message"]
+
+
+async def test_an_embedding_model_on_the_chat_route_is_a_400_that_says_where_to_go(
+    http: aiohttp.ClientSession, emu: DosAIEmulator
+) -> None:
+    """``qwen3-embedding-4b`` exists (``/v1/models`` lists it) but does not chat."""
+    status, body, _ = await chat(http, emu, model="qwen3-embedding-4b")
+    assert status == 400
+    assert "/v1/embeddings" in body["error"]["message"]
+
+
 # -- structured output ---------------------------------------------------------------------
 
 

@@ -77,6 +77,7 @@ async def test_body_shorter_than_declared() -> None:
         async with client(server.base_url, max_retries=0) as c, no_leaks(c):
             error = await expect(d.APIConnectionError, c.chat.completions.create(messages=MESSAGES))
     assert error.response_started is True
+    assert "the body was cut off" in str(error)
 
 
 async def test_broken_json_event_in_a_stream(thread_emu: DosAIEmulator) -> None:

@@ -113,6 +113,9 @@ async def test_reset_mid_stream(thread_emu: DosAIEmulator) -> None:
     assert partial_content(error)
     assert error.response_started is True
     assert len(thread_emu.requests) == 1
+    # Said in words, not as aiohttp's parser internals ("TransferEncodingError: 400, ...").
+    assert "cut off" in str(error)
+    assert "400" not in str(error)
 
 
 async def test_reset_mid_stream_before_content_is_retried(thread_emu: DosAIEmulator) -> None:

@@ -140,10 +140,18 @@ def translate(
     if isinstance(exc, aiohttp.ClientResponseError):
         _forget_request_headers(exc)
     where = "while reading the response" if response_started else "before a response arrived"
-    detail = str(exc) or type(exc).__name__
     return APIConnectionError(
-        f"Connection failed {where}: {detail}", response_started=response_started
+        f"Connection failed {where}: {_detail(exc)}", response_started=response_started
     )
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong, in words: aiohttp's payload errors print their parser's internals
+    ("<TransferEncodingError: 400, message='Not enough data...'>", where 400 is no HTTP
+    status), which the chained ``__cause__`` keeps for whoever needs them."""
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the body was cut off before it was complete (the server closed or reset)"
+    return str(exc) or type(exc).__name__
 
 
 def _forget_request_headers(exc: aiohttp.ClientResponseError) -> None:

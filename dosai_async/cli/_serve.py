@@ -104,7 +104,8 @@ def banner(emulator: DosAIEmulator, *, any_key: bool) -> str:
         [
             f"DOS AI emulator listening on {url} (Ctrl-C to stop)",
             f"  API key: {accepted}",
-            f"  models:  {', '.join(emulator.models)}",
+            f"  models:  {', '.join(emulator.models)}; embeddings: "
+            f"{', '.join(emulator.embedding_models)}",
             "",
             "Try it:",
             f"  curl {url}/chat/completions -H 'Authorization: Bearer {key}' \\",

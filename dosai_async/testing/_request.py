@@ -96,6 +96,7 @@ def parse_chat_request(body: Any, default_model: str) -> ChatRequest:
         raise _invalid("Request body must be a JSON object", "invalid_request")
     messages = _messages(body.get("messages"))
     stream = _typed(body, "stream", bool, False)
+    _check_ranges(body)
     return ChatRequest(
         model=_typed(body, "model", str, default_model),
         prompt=_prompt(messages),
@@ -112,6 +113,28 @@ def parse_chat_request(body: Any, default_model: str) -> ChatRequest:
         schema=_schema(body.get("response_format")),
         thinking=_thinking(body.get("chat_template_kwargs")),
     )
+
+
+# The sampling ranges the DOS docs give; vLLM answers a value outside them with a 400 that
+# names the parameter (tests/data/peers/vllm/error_400_temperature.json).
+_RANGES = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "presence_penalty": (-2.0, 2.0),
+    "frequency_penalty": (-2.0, 2.0),
+}
+
+
+def _check_ranges(body: Mapping[str, Any]) -> None:
+    for key, (low, high) in _RANGES.items():
+        value = body.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _invalid(f"'{key}' must be a number", "invalid_type", key)
+        if not low <= value <= high:
+            message = f"{key} must be between {low:g} and {high:g}, got {value}."
+            raise _invalid(f"{message} (parameter={key}, value={value})", "invalid_value", key)
 
 
 def _messages(value: Any) -> list[dict[str, Any]]:

@@ -210,6 +210,9 @@ class Api:
 
     def check_model(self, model: str) -> None:
         """404 for a model the emulator does not serve."""
+        if model in self.embedding_models:
+            message = f"`{model}` is an embedding model: send it to /v1/embeddings"
+            raise RequestError(400, message, "invalid_value", "model")
         if model not in self.models:
             message = f"The model `{model}` does not exist"
             raise RequestError(404, message, "model_not_found", "model")

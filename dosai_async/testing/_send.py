@@ -24,7 +24,7 @@ from aiohttp import web
 
 from ._plan import Piece, Plan
 
-__all__ = ["Closing", "Pause", "send"]
+__all__ = ["Closing", "Pause", "pause", "send"]
 
 Pause = Callable[[float], Awaitable[None]]
 _LINGER_RST = struct.pack("ii", 1, 0)
@@ -49,6 +49,15 @@ async def send(
     if _is_whole(plan):
         return _whole(plan, headers)
     return await _paced(request, plan, headers, pause)
+
+
+async def pause(closed: asyncio.Future[None], seconds: float) -> None:
+    """Sleep, unless the emulator closes first (then raise ``Closing``)."""
+    if seconds <= 0:
+        return
+    done, _ = await asyncio.wait((closed,), timeout=seconds)
+    if done:
+        raise Closing
 
 
 def reset(request: web.Request) -> None:

@@ -18,6 +18,7 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -40,7 +41,7 @@ from ._records import EmulatorStats, RateWindow, RecordedRequest, mask_headers, 
 from ._replies import ReplyStyle
 from ._routes import NO_BODY, Api, parse_body
 from ._schedule import FaultSchedule
-from ._send import Closing, send
+from ._send import pause, send
 from ._threaded import ThreadedEmulator
 from ._wire import Latency
 
@@ -206,8 +207,13 @@ class DosAIEmulator:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """The model ids served."""
+        """The chat model ids served (``embedding_models``: those of ``/v1/embeddings``)."""
         return self._api.models
+
+    @property
+    def embedding_models(self) -> tuple[str, ...]:
+        """The model ids ``POST /v1/embeddings`` serves."""
+        return self._api.embedding_models
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -244,10 +250,7 @@ class DosAIEmulator:
 
     def file_content(self, file_id: str) -> bytes:
         """The bytes of a stored file (KeyError if there is none)."""
-        for stored in self._batch_api.files:
-            if stored.id == file_id:
-                return stored.data
-        raise KeyError(file_id)
+        return {stored.id: stored.data for stored in self._batch_api.files}[file_id]
 
     async def wait_for_batch(self, batch_id: str) -> dict[str, Any]:
         """Wait (on the emulator's loop) until the batch is final; its object.
@@ -380,16 +383,8 @@ class DosAIEmulator:
         """Write the plan with the headers every response carries."""
         headers = {"Content-Type": plan.content_type, "x-request-id": os.urandom(16).hex()}
         headers.update(plan.headers)
-        return await send(request, plan, headers, self._pause)
-
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, unless the emulator closes first (then raise Closing)."""
-        if seconds <= 0:
-            return
         assert self._closed is not None
-        done, _ = await asyncio.wait((self._closed,), timeout=seconds)
-        if done:
-            raise Closing
+        return await send(request, plan, headers, functools.partial(pause, self._closed))
 
     # -- plans ---------------------------------------------------------------------------
 
