@@ -56,6 +56,15 @@ class RetryRunner(Protocol):
     ) -> T: ...
 
 
+def _whole_call(options: CallOptions) -> AttemptTimeout:
+    timeout = options.timeout
+    return AttemptTimeout(timeout.total, timeout.connect, timeout.read)
+
+
+def _until_headers(options: CallOptions) -> tuple[AttemptTimeout, str]:
+    return _open_limit(options.timeout, options.first_fetch)
+
+
 @attrs.frozen
 class CallOptions:
     """Per-call settings after the client's defaults and the call's overrides are merged."""
@@ -63,6 +72,14 @@ class CallOptions:
     timeout: Timeout
     retry: RetryPolicy
     extra_headers: Mapping[str, str] | None = None
+    # A first attempt's limits, built once per options (the client reuses its options across
+    # calls) instead of per request; later attempts get what is left of the deadline.
+    first_fetch: AttemptTimeout = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_whole_call, takes_self=True)
+    )
+    first_open: tuple[AttemptTimeout, str] = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_until_headers, takes_self=True)
+    )
 
 
 class Requester:
@@ -144,9 +161,14 @@ class Requester:
         self, request: HTTPRequest, options: CallOptions, describe: str, watch: CallWatch | None
     ) -> tuple[int, Mapping[str, str], bytes]:
         deadline = Deadline(options.timeout.total)
+        retried = False
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
-            response = await self._transport.fetch(request, _attempt_timeout(options, deadline))
+            # The first attempt starts microseconds after the deadline: its whole length.
+            nonlocal retried
+            limits = _attempt_timeout(options, deadline) if retried else options.first_fetch
+            retried = True
+            response = await self._transport.fetch(request, limits)
             _raise_for_status(response.status, response.headers, response.body, request)
             return response.status, response.headers, response.body
 
@@ -188,10 +210,13 @@ class Requester:
         watch: CallWatch | None,
     ) -> AsyncStream[Any]:
         deadline = Deadline(options.timeout.total)
+        retried = False
 
         async def attempt() -> AsyncStream[Any]:
+            nonlocal retried
             sent_at = time.monotonic()
-            response = await self._open(request, options, deadline)
+            response = await self._open(request, options, deadline, retried)
+            retried = True
             meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
             stream = make_stream(response, meta, deadline, sent_at, _secret(request))
             await prime(stream)  # closes the stream if it fails
@@ -216,7 +241,7 @@ class Requester:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> int:
-            response = await self._open(request, options, deadline)
+            response = await self._open(request, options, deadline, True)
             try:
                 return await _write_body(response, target)
             finally:
@@ -231,13 +256,12 @@ class Requester:
         )
 
     async def _open(
-        self, request: HTTPRequest, options: CallOptions, deadline: Deadline
+        self, request: HTTPRequest, options: CallOptions, deadline: Deadline, retried: bool
     ) -> StreamingResponse:
-        first_token = options.timeout.first_token
-        limit = _attempt_timeout(options, deadline)
-        name = "total"
-        if first_token is not None and (limit.total is None or first_token < limit.total):
-            limit, name = attrs.evolve(limit, total=first_token), "first_token"
+        if retried:
+            limit, name = _open_limit(options.timeout, _attempt_timeout(options, deadline))
+        else:
+            limit, name = options.first_open
         response = await self._transport.open(request, limit, deadline=name)
         if response.status >= 300:
             try:
@@ -284,6 +308,14 @@ async def _write_body(response: StreamingResponse, target: Path) -> int:
 def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout:
     timeout = options.timeout
     return AttemptTimeout(deadline.remaining(), timeout.connect, timeout.read)
+
+
+def _open_limit(timeout: Timeout, limit: AttemptTimeout) -> tuple[AttemptTimeout, str]:
+    """The wait for a stream's headers: ``first_token`` when it comes before ``total``."""
+    first_token = timeout.first_token
+    if first_token is not None and (limit.total is None or first_token < limit.total):
+        return attrs.evolve(limit, total=first_token), "first_token"
+    return limit, "total"
 
 
 def _raise_for_status(

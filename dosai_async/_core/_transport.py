@@ -181,6 +181,8 @@ class Transport:
         # Responses not yet garbage: close() fails the ones still being read (see there).
         self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
         self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
+        # aiohttp's timeout objects by (total, connect, read): calls share a few, not one each.
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     async def fetch(self, request: HTTPRequest, limits: AttemptTimeout) -> HTTPResponse:
         """Send a request and read the whole response within ``limits``.
@@ -236,9 +238,7 @@ class Transport:
                 request.url,
                 headers=headers,
                 data=data,
-                timeout=aiohttp.ClientTimeout(
-                    total=total, sock_connect=limits.connect, sock_read=limits.read
-                ),
+                timeout=self._client_timeout(total, limits.connect, limits.read),
                 # An API never redirects; following one could carry the key to another host.
                 allow_redirects=False,
                 proxy=self._proxy,
@@ -249,6 +249,18 @@ class Transport:
             raise
         self._live.add(response)
         return response
+
+    def _client_timeout(
+        self, total: float | None, connect: float | None, read: float | None
+    ) -> aiohttp.ClientTimeout:
+        key = (total, connect, read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) >= 64:  # retries' totals are what is left: each differs
+                self._timeouts.clear()
+            timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+            self._timeouts[key] = timeout
+        return timeout
 
     def _session_for_running_loop(self) -> aiohttp.ClientSession:
         if self._closed:  # e.g. a retry of a call that was in flight when close() ran
