@@ -178,8 +178,11 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Responses not yet garbage: close() fails the ones still being read (see there).
+        # Responses still being read: close() fails them (see there). Streams' responses are
+        # held weakly (a stream dropped unclosed must be collectable); a fetch's body is
+        # read right here, so a plain set, cheaper than a weakref per call, is enough.
         self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._reading: set[aiohttp.ClientResponse] = set()
         self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
         # aiohttp's timeout objects by (total, connect, read): calls share a few, not one each.
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
@@ -194,7 +197,12 @@ class Transport:
             response = await self._send(request, limits, total=limits.total)
         except _TRANSPORT_ERRORS as exc:
             raise translate(exc, response_started=False) from exc
-        body = await _read_body(response)
+        reading = self._reading
+        reading.add(response)
+        try:
+            body = await _read_body(response)
+        finally:
+            reading.discard(response)
         return HTTPResponse(response.status, response.headers, body)
 
     async def open(
@@ -208,6 +216,7 @@ class Transport:
         with map_errors(deadline=deadline):
             async with asyncio.timeout(limits.total):
                 response = await self._send(request, limits)
+        self._live.add(response)
         return StreamingResponse(response.status, response.headers, response=response)
 
     async def sleep(self, seconds: float) -> None:
@@ -247,7 +256,6 @@ class Transport:
             if self._closed:  # close() cut the connection under this request
                 raise _closed_error() from None
             raise
-        self._live.add(response)
         return response
 
     def _client_timeout(
@@ -306,7 +314,7 @@ class Transport:
         """
         self._closed = True
         if self._loop in (None, asyncio.get_running_loop()):  # else nothing waits any more
-            for response in list(self._live):
+            for response in [*self._live, *self._reading]:
                 response.content.set_exception(_closed_error())
                 response.close()
             for waiter in self._sleepers:
