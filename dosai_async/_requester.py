@@ -27,8 +27,14 @@ from ._core._deadline import Deadline
 from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
 from ._core._multipart import Multipart
-from ._core._retry import OnRetry, call_with_retries
-from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._core._retry import OnRetry, call_with_retries, retries_after, retry_failure
+from ._core._transport import (
+    AttemptTimeout,
+    HTTPRequest,
+    HTTPResponse,
+    StreamingResponse,
+    Transport,
+)
 from ._core._watch import CallWatch, Observers
 from ._models import _converter
 from ._models._types import ResponseMeta
@@ -128,53 +134,56 @@ class Requester:
         """Send a call and structure its JSON answer into ``cls`` (``body`` JSON or a form)."""
         request = self._build(method, path, body, options)
         watch = self._observers.watch(method, request.url, path, _json_body(body))
-        if watch is None:  # the usual call, one coroutine frame less (no _json)
-            status, headers, raw = await self._fetch(request, options, f"{method} {path}", None)
-            return _parse(
-                raw, cls, ResponseMeta(status, headers, _request_id(headers)), _secret(request)
-            )
+        if watch is None:  # the usual call
+            status, headers, raw = await self._fetch(request, options, path, None)
+            return _parse(raw, cls, _meta(status, headers), _secret(request))
         try:
-            result = await self._json(request, path, cls, options, watch)
+            status, headers, raw = await self._fetch(request, options, path, watch)
+            result = _parse(raw, cls, _meta(status, headers), _secret(request))
         except BaseException as exc:
             watch.finish(None, exc)
             raise
         watch.finish(result, None)
         return result
 
-    async def _json(
-        self,
-        request: HTTPRequest,
-        path: str,
-        cls: type[T],
-        options: CallOptions,
-        watch: CallWatch | None,
-    ) -> T:
-        status, headers, raw = await self._fetch(
-            request, options, f"{request.method} {path}", watch
-        )
-        meta = ResponseMeta(status, headers, _request_id(headers))
-        return _parse(raw, cls, meta, _secret(request))
-
     async def request_bytes(self, path: str, options: CallOptions) -> bytes:
         """``GET path`` and return the body as it is (a file's content)."""
         request = self._build("GET", path, None, options, accept="application/octet-stream")
-        return (await self._fetch(request, options, f"GET {path}", None))[2]
+        return (await self._fetch(request, options, path, None))[2]
 
     async def _fetch(
-        self, request: HTTPRequest, options: CallOptions, describe: str, watch: CallWatch | None
+        self, request: HTTPRequest, options: CallOptions, path: str, watch: CallWatch | None
     ) -> tuple[int, Mapping[str, str], bytes]:
         deadline = Deadline(options.timeout.total)
-        retried = False
+        # The first attempt starts microseconds after the deadline: it gets its whole length.
+        failed: Exception | None = None
+        if watch is None and self._with_retries is call_with_retries:
+            # The usual call: its first attempt inline, as call_with_retries would run it,
+            # without building the closure, its cells and two coroutine frames per request.
+            try:
+                return _reply(await self._transport.fetch(request, options.first_fetch), request)
+            except Exception as exc:
+                if not retries_after(exc, options.retry):
+                    raise
+                failed = exc
+        retried = failed is not None
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
-            # The first attempt starts microseconds after the deadline: its whole length.
             nonlocal retried
             limits = _attempt_timeout(options, deadline) if retried else options.first_fetch
             retried = True
-            response = await self._transport.fetch(request, limits)
-            _raise_for_status(response.status, response.headers, response.body, request)
-            return response.status, response.headers, response.body
+            return _reply(await self._transport.fetch(request, limits), request)
 
+        describe = f"{request.method} {path}"
+        if failed is not None:
+            return await retry_failure(
+                failed,
+                attempt,
+                policy=options.retry,
+                deadline=deadline,
+                describe=describe,
+                sleep=self._transport.sleep,
+            )
         return await self._with_retries(
             attempt if watch is None else watch.attempts(attempt, _reply_facts),
             policy=options.retry,
@@ -308,6 +317,11 @@ async def _write_body(response: StreamingResponse, target: Path) -> int:
     return written
 
 
+def _reply(response: HTTPResponse, request: HTTPRequest) -> tuple[int, Mapping[str, str], bytes]:
+    _raise_for_status(response.status, response.headers, response.body, request)
+    return response.status, response.headers, response.body
+
+
 def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout:
     timeout = options.timeout
     return AttemptTimeout(deadline.remaining(), timeout.connect, timeout.read)
@@ -334,6 +348,10 @@ def _secret(request: HTTPRequest) -> str:
     dos_sk_..."): every error built from a response masks it."""
     scheme, _, key = (header(request.headers, "Authorization") or "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _meta(status: int, headers: Mapping[str, str]) -> ResponseMeta:
+    return ResponseMeta(status, headers, _request_id(headers))
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:
