@@ -160,7 +160,9 @@ class ItemRunner:
         """Send until done; ``None`` when the batch stops first."""
         while True:
             try:
-                permit = await self._pacer.acquire(call.tokens)
+                permit = self._pacer.try_acquire(call.tokens)
+                if permit is None:
+                    permit = await self._pacer.acquire(call.tokens)
             except PacerClosed:
                 return None
             if not track.attempts:

@@ -199,10 +199,16 @@ class Transport:
             raise translate(exc, response_started=False) from exc
         reading = self._reading
         reading.add(response)
-        try:
-            body = await _read_body(response)
+        try:  # the body read inline: no coroutine of its own per request
+            body = await response.read()
+        except BaseException as exc:
+            response.close()  # cancelled or cut mid-body: the connection cannot be reused
+            if isinstance(exc, _TRANSPORT_ERRORS):
+                raise translate(exc, response_started=True) from exc
+            raise
         finally:
             reading.discard(response)
+        response.release()
         return HTTPResponse(response.status, response.headers, body)
 
     async def open(
@@ -377,15 +383,3 @@ def _close_dead_transport(transport: object) -> None:
         sock.close()
         # Detached, so the transport's __del__ has no open socket to warn about.
         transport._sock = None  # type: ignore[attr-defined]
-
-
-async def _read_body(response: aiohttp.ClientResponse) -> bytes:
-    try:
-        body = await response.read()
-    except BaseException as exc:
-        response.close()  # cancelled or cut mid-body: the connection cannot be reused
-        if isinstance(exc, _TRANSPORT_ERRORS):
-            raise translate(exc, response_started=True) from exc
-        raise
-    response.release()
-    return body
