@@ -43,6 +43,7 @@ from dosai_async._models import _converter
 from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 
 from ._accumulate import ChunkAccumulator
+from ._failures import not_an_event_stream, too_large
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._stats import StreamStats, stream_stats
 from ._text import TextDeltas
@@ -70,6 +71,34 @@ class AsyncStream(Generic[T]):
     Use ``async with``: a stream dropped unclosed (a ``break``, then forgotten) is closed
     too, but only when the garbage collector frees it.
     """
+
+    # Slots, no __dict__: S3 holds a thousand open streams at once.
+    __slots__ = (
+        "__weakref__",
+        "_acc",
+        "_body",
+        "_closed",
+        "_deadline",
+        "_decoder",
+        "_done",
+        "_error",
+        "_events",
+        "_finalizer",
+        "_first_content_at",
+        "_last_event_at",
+        "_max_gap",
+        "_on_release",
+        "_pending",
+        "_prefix",
+        "_read_at",
+        "_read_events",
+        "_read_index",
+        "_secret",
+        "_sent_at",
+        "_timeout",
+        "_watchdog",
+        "response",
+    )
 
     def __init__(
         self,
@@ -256,7 +285,7 @@ class AsyncStream(Generic[T]):
         try:
             self._read_events, self._read_index = self._decoder.feed(data), 0
         except EventTooLarge as exc:
-            raise _too_large(exc) from exc
+            raise too_large(exc) from exc
         self._read_at = time.monotonic()  # events of one read arrived together: one clock read
 
     def _on_event(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
@@ -299,7 +328,7 @@ class AsyncStream(Generic[T]):
             self._done = True
             return
         if not self._events and self._decoder.data_seen:
-            raise _not_an_event_stream(self._prefix, self)
+            raise not_an_event_stream(self._prefix, self._errors())
         if not self._events:  # empty, or keep-alives only: a dropped stream, safe to retry
             raise APIConnectionError(
                 "The stream ended before its first event (the body was empty or held only "
@@ -362,22 +391,3 @@ async def prime(stream: AsyncStream[Any]) -> None:
     A failure closes the stream and is raised for the retry policy to judge.
     """
     await stream._prime()
-
-
-def _too_large(exc: EventTooLarge) -> APIConnectionError:
-    return APIConnectionError(
-        f"The stream was abandoned: {exc}. A server that sends no line ending or no blank "
-        f"line is broken or hostile; if events this large are expected, raise "
-        f"AsyncDosAI(max_event_size=...) (now {exc.limit:,} bytes)."
-    )
-
-
-def _not_an_event_stream(prefix: bytes, stream: AsyncStream[Any]) -> DosAIError:
-    try:
-        payload = _converter.loads(prefix)
-    except _converter.JSONDecodeError:
-        payload = None
-    if isinstance(payload, dict) and ("error" in payload or payload.get("object") == "error"):
-        return stream._errors().in_band(prefix)
-    expected = "expected an event stream (text/event-stream) but got"
-    return stream._errors().invalid(expected, prefix, quote=300)
