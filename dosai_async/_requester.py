@@ -23,13 +23,12 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._core._config import RetryPolicy, Timeout, header
-from ._core._deadline import Deadline
+from ._core._deadline import AttemptTimeout, Deadline, attempt_limits, headers_limit, whole_call
 from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
 from ._core._multipart import Multipart
-from ._core._retry import OnRetry, call_with_retries, retries_after, retry_failure
+from ._core._retry import OnRetry, call_with_retries, resume_after, retries_after
 from ._core._transport import (
-    AttemptTimeout,
     HTTPRequest,
     HTTPResponse,
     StreamingResponse,
@@ -63,12 +62,11 @@ class RetryRunner(Protocol):
 
 
 def _whole_call(options: CallOptions) -> AttemptTimeout:
-    timeout = options.timeout
-    return AttemptTimeout(timeout.total, timeout.connect, timeout.read)
+    return whole_call(options.timeout)
 
 
 def _until_headers(options: CallOptions) -> tuple[AttemptTimeout, str]:
-    return _open_limit(options.timeout, options.first_fetch)
+    return headers_limit(options.timeout, options.first_fetch)
 
 
 @attrs.frozen
@@ -170,25 +168,16 @@ class Requester:
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
             nonlocal retried
-            limits = _attempt_timeout(options, deadline) if retried else options.first_fetch
+            limits = attempt_limits(options.timeout, deadline) if retried else options.first_fetch
             retried = True
             return _reply(await self._transport.fetch(request, limits), request)
 
-        describe = f"{request.method} {path}"
-        if failed is not None:
-            return await retry_failure(
-                failed,
-                attempt,
-                policy=options.retry,
-                deadline=deadline,
-                describe=describe,
-                sleep=self._transport.sleep,
-            )
-        return await self._with_retries(
+        runner = self._with_retries if failed is None else resume_after(failed)
+        return await runner(
             attempt if watch is None else watch.attempts(attempt, _reply_facts),
             policy=options.retry,
             deadline=deadline,
-            describe=describe,
+            describe=f"{request.method} {path}",
             sleep=self._transport.sleep,
             on_retry=None if watch is None else watch.retrying,
         )
@@ -222,19 +211,23 @@ class Requester:
         watch: CallWatch | None,
     ) -> AsyncStream[Any]:
         deadline = Deadline(options.timeout.total)
-        retried = False
+        failed: Exception | None = None
+        if watch is None and self._with_retries is call_with_retries:
+            try:  # the usual call's first attempt inline, as in _fetch
+                return await self._attempt_stream(request, options, make_stream, deadline, False)
+            except Exception as exc:
+                if not retries_after(exc, options.retry):
+                    raise
+                failed = exc
+        retried = failed is not None
 
         async def attempt() -> AsyncStream[Any]:
             nonlocal retried
-            sent_at = time.monotonic()
-            response = await self._open(request, options, deadline, retried)
-            retried = True
-            meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
-            stream = make_stream(response, meta, deadline, sent_at, _secret(request))
-            await prime(stream)  # closes the stream if it fails
-            return stream
+            retried, again = True, retried
+            return await self._attempt_stream(request, options, make_stream, deadline, again)
 
-        return await self._with_retries(
+        runner = self._with_retries if failed is None else resume_after(failed)
+        return await runner(
             attempt if watch is None else watch.attempts(attempt, _stream_facts),
             policy=options.retry,
             deadline=deadline,
@@ -242,6 +235,21 @@ class Requester:
             sleep=self._transport.sleep,
             on_retry=None if watch is None else watch.retrying,
         )
+
+    async def _attempt_stream(
+        self,
+        request: HTTPRequest,
+        options: CallOptions,
+        make_stream: StreamFactory,
+        deadline: Deadline,
+        retried: bool,
+    ) -> AsyncStream[Any]:
+        sent_at = time.monotonic()
+        response = await self._open(request, options, deadline, retried)
+        meta = _meta(response.status, response.headers)
+        stream = make_stream(response, meta, deadline, sent_at, _secret(request))
+        await prime(stream)  # closes the stream if it fails
+        return stream
 
     async def request_download(self, path: str, target: Path, options: CallOptions) -> int:
         """``GET path`` with the body streamed into ``target``; the number of bytes written.
@@ -271,7 +279,7 @@ class Requester:
         self, request: HTTPRequest, options: CallOptions, deadline: Deadline, retried: bool
     ) -> StreamingResponse:
         if retried:
-            limit, name = _open_limit(options.timeout, _attempt_timeout(options, deadline))
+            limit, name = headers_limit(options.timeout, attempt_limits(options.timeout, deadline))
         else:
             limit, name = options.first_open
         response = await self._transport.open(request, limit, deadline=name)
@@ -320,19 +328,6 @@ async def _write_body(response: StreamingResponse, target: Path) -> int:
 def _reply(response: HTTPResponse, request: HTTPRequest) -> tuple[int, Mapping[str, str], bytes]:
     _raise_for_status(response.status, response.headers, response.body, request)
     return response.status, response.headers, response.body
-
-
-def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout:
-    timeout = options.timeout
-    return AttemptTimeout(deadline.remaining(), timeout.connect, timeout.read)
-
-
-def _open_limit(timeout: Timeout, limit: AttemptTimeout) -> tuple[AttemptTimeout, str]:
-    """The wait for a stream's headers: ``first_token`` when it comes before ``total``."""
-    first_token = timeout.first_token
-    if first_token is not None and (limit.total is None or first_token < limit.total):
-        return attrs.evolve(limit, total=first_token), "first_token"
-    return limit, "total"
 
 
 def _raise_for_status(

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -105,6 +105,16 @@ async def call_with_retries(
 def retries_after(exc: Exception, policy: RetryPolicy) -> bool:
     """Whether a first attempt that failed with ``exc`` is retried at all under ``policy``."""
     return policy.max_retries > 0 and _retryable(exc, policy)
+
+
+def resume_after(failed: Exception) -> Callable[..., Awaitable[Any]]:
+    """``call_with_retries`` for a call whose first attempt already failed with ``failed``
+    (and ``retries_after`` said yes): same arguments, goes on from there."""
+
+    async def resume(attempt: Callable[[], Awaitable[T]], **options: Any) -> T:
+        return await retry_failure(failed, attempt, **options)
+
+    return resume
 
 
 async def retry_failure(

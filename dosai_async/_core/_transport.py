@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import attrs
 
+from ._deadline import AttemptTimeout
 from ._exceptions import APIConnectionError, APITimeoutError, DosAIError
 from ._multipart import Multipart, payload
 
@@ -41,15 +42,6 @@ class HTTPRequest:
     url: str
     headers: Mapping[str, str] = attrs.field(repr=False)  # holds the key: never printed
     body: bytes | Multipart | None = attrs.field(default=None, repr=False)
-
-
-@attrs.frozen
-class AttemptTimeout:
-    """Limits of one attempt: ``total`` is what is left of the call's deadline."""
-
-    total: float | None
-    connect: float | None
-    read: float | None
 
 
 @attrs.frozen
@@ -219,9 +211,11 @@ class Transport:
         Only the wait for headers is bounded here: the body of a stream is read under the
         stream's own deadlines (first token, idle, total) in ``_streaming``.
         """
-        with map_errors(deadline=deadline):
+        try:  # errors translated inline, as in fetch: no generator context manager per call
             async with asyncio.timeout(limits.total):
                 response = await self._send(request, limits)
+        except _TRANSPORT_ERRORS as exc:
+            raise translate(exc, response_started=False, deadline=deadline) from exc
         self._live.add(response)
         return StreamingResponse(response.status, response.headers, response=response)
 
