@@ -23,12 +23,17 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ._core._config import RetryPolicy, Timeout, header
-from ._core._deadline import Deadline
+from ._core._deadline import AttemptTimeout, Deadline, attempt_limits, headers_limit, whole_call
 from ._core._error_bodies import ResponseErrors
 from ._core._exceptions import ResponseValidationError
 from ._core._multipart import Multipart
-from ._core._retry import OnRetry, call_with_retries
-from ._core._transport import AttemptTimeout, HTTPRequest, StreamingResponse, Transport
+from ._core._retry import OnRetry, call_with_retries, resume_after, retries_after
+from ._core._transport import (
+    HTTPRequest,
+    HTTPResponse,
+    StreamingResponse,
+    Transport,
+)
 from ._core._watch import CallWatch, Observers
 from ._models import _converter
 from ._models._types import ResponseMeta
@@ -56,6 +61,14 @@ class RetryRunner(Protocol):
     ) -> T: ...
 
 
+def _whole_call(options: CallOptions) -> AttemptTimeout:
+    return whole_call(options.timeout)
+
+
+def _until_headers(options: CallOptions) -> tuple[AttemptTimeout, str]:
+    return headers_limit(options.timeout, options.first_fetch)
+
+
 @attrs.frozen
 class CallOptions:
     """Per-call settings after the client's defaults and the call's overrides are merged."""
@@ -63,6 +76,14 @@ class CallOptions:
     timeout: Timeout
     retry: RetryPolicy
     extra_headers: Mapping[str, str] | None = None
+    # A first attempt's limits, built once per options (the client reuses its options across
+    # calls) instead of per request; later attempts get what is left of the deadline.
+    first_fetch: AttemptTimeout = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_whole_call, takes_self=True)
+    )
+    first_open: tuple[AttemptTimeout, str] = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_until_headers, takes_self=True)
+    )
 
 
 class Requester:
@@ -111,50 +132,52 @@ class Requester:
         """Send a call and structure its JSON answer into ``cls`` (``body`` JSON or a form)."""
         request = self._build(method, path, body, options)
         watch = self._observers.watch(method, request.url, path, _json_body(body))
-        if watch is None:
-            return await self._json(request, path, cls, options, None)
+        if watch is None:  # the usual call
+            status, headers, raw = await self._fetch(request, options, path, None)
+            return _parse(raw, cls, _meta(status, headers), _secret(request))
         try:
-            result = await self._json(request, path, cls, options, watch)
+            status, headers, raw = await self._fetch(request, options, path, watch)
+            result = _parse(raw, cls, _meta(status, headers), _secret(request))
         except BaseException as exc:
             watch.finish(None, exc)
             raise
         watch.finish(result, None)
         return result
 
-    async def _json(
-        self,
-        request: HTTPRequest,
-        path: str,
-        cls: type[T],
-        options: CallOptions,
-        watch: CallWatch | None,
-    ) -> T:
-        status, headers, raw = await self._fetch(
-            request, options, f"{request.method} {path}", watch
-        )
-        meta = ResponseMeta(status, headers, _request_id(headers))
-        return _parse(raw, cls, meta, _secret(request))
-
     async def request_bytes(self, path: str, options: CallOptions) -> bytes:
         """``GET path`` and return the body as it is (a file's content)."""
         request = self._build("GET", path, None, options, accept="application/octet-stream")
-        return (await self._fetch(request, options, f"GET {path}", None))[2]
+        return (await self._fetch(request, options, path, None))[2]
 
     async def _fetch(
-        self, request: HTTPRequest, options: CallOptions, describe: str, watch: CallWatch | None
+        self, request: HTTPRequest, options: CallOptions, path: str, watch: CallWatch | None
     ) -> tuple[int, Mapping[str, str], bytes]:
         deadline = Deadline(options.timeout.total)
+        # The first attempt starts microseconds after the deadline: it gets its whole length.
+        failed: Exception | None = None
+        if watch is None and self._with_retries is call_with_retries:
+            # The usual call: its first attempt inline, as call_with_retries would run it,
+            # without building the closure, its cells and two coroutine frames per request.
+            try:
+                return _reply(await self._transport.fetch(request, options.first_fetch), request)
+            except Exception as exc:
+                if not retries_after(exc, options.retry):
+                    raise
+                failed = exc
+        retried = failed is not None
 
         async def attempt() -> tuple[int, Mapping[str, str], bytes]:
-            response = await self._transport.fetch(request, _attempt_timeout(options, deadline))
-            _raise_for_status(response.status, response.headers, response.body, request)
-            return response.status, response.headers, response.body
+            nonlocal retried
+            limits = attempt_limits(options.timeout, deadline) if retried else options.first_fetch
+            retried = True
+            return _reply(await self._transport.fetch(request, limits), request)
 
-        return await self._with_retries(
+        runner = self._with_retries if failed is None else resume_after(failed)
+        return await runner(
             attempt if watch is None else watch.attempts(attempt, _reply_facts),
             policy=options.retry,
             deadline=deadline,
-            describe=describe,
+            describe=f"{request.method} {path}",
             sleep=self._transport.sleep,
             on_retry=None if watch is None else watch.retrying,
         )
@@ -188,16 +211,23 @@ class Requester:
         watch: CallWatch | None,
     ) -> AsyncStream[Any]:
         deadline = Deadline(options.timeout.total)
+        failed: Exception | None = None
+        if watch is None and self._with_retries is call_with_retries:
+            try:  # the usual call's first attempt inline, as in _fetch
+                return await self._attempt_stream(request, options, make_stream, deadline, False)
+            except Exception as exc:
+                if not retries_after(exc, options.retry):
+                    raise
+                failed = exc
+        retried = failed is not None
 
         async def attempt() -> AsyncStream[Any]:
-            sent_at = time.monotonic()
-            response = await self._open(request, options, deadline)
-            meta = ResponseMeta(response.status, response.headers, _request_id(response.headers))
-            stream = make_stream(response, meta, deadline, sent_at, _secret(request))
-            await prime(stream)  # closes the stream if it fails
-            return stream
+            nonlocal retried
+            retried, again = True, retried
+            return await self._attempt_stream(request, options, make_stream, deadline, again)
 
-        return await self._with_retries(
+        runner = self._with_retries if failed is None else resume_after(failed)
+        return await runner(
             attempt if watch is None else watch.attempts(attempt, _stream_facts),
             policy=options.retry,
             deadline=deadline,
@@ -205,6 +235,21 @@ class Requester:
             sleep=self._transport.sleep,
             on_retry=None if watch is None else watch.retrying,
         )
+
+    async def _attempt_stream(
+        self,
+        request: HTTPRequest,
+        options: CallOptions,
+        make_stream: StreamFactory,
+        deadline: Deadline,
+        retried: bool,
+    ) -> AsyncStream[Any]:
+        sent_at = time.monotonic()
+        response = await self._open(request, options, deadline, retried)
+        meta = _meta(response.status, response.headers)
+        stream = make_stream(response, meta, deadline, sent_at, _secret(request))
+        await prime(stream)  # closes the stream if it fails
+        return stream
 
     async def request_download(self, path: str, target: Path, options: CallOptions) -> int:
         """``GET path`` with the body streamed into ``target``; the number of bytes written.
@@ -216,7 +261,7 @@ class Requester:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> int:
-            response = await self._open(request, options, deadline)
+            response = await self._open(request, options, deadline, True)
             try:
                 return await _write_body(response, target)
             finally:
@@ -231,13 +276,12 @@ class Requester:
         )
 
     async def _open(
-        self, request: HTTPRequest, options: CallOptions, deadline: Deadline
+        self, request: HTTPRequest, options: CallOptions, deadline: Deadline, retried: bool
     ) -> StreamingResponse:
-        first_token = options.timeout.first_token
-        limit = _attempt_timeout(options, deadline)
-        name = "total"
-        if first_token is not None and (limit.total is None or first_token < limit.total):
-            limit, name = attrs.evolve(limit, total=first_token), "first_token"
+        if retried:
+            limit, name = headers_limit(options.timeout, attempt_limits(options.timeout, deadline))
+        else:
+            limit, name = options.first_open
         response = await self._transport.open(request, limit, deadline=name)
         if response.status >= 300:
             try:
@@ -281,9 +325,9 @@ async def _write_body(response: StreamingResponse, target: Path) -> int:
     return written
 
 
-def _attempt_timeout(options: CallOptions, deadline: Deadline) -> AttemptTimeout:
-    timeout = options.timeout
-    return AttemptTimeout(deadline.remaining(), timeout.connect, timeout.read)
+def _reply(response: HTTPResponse, request: HTTPRequest) -> tuple[int, Mapping[str, str], bytes]:
+    _raise_for_status(response.status, response.headers, response.body, request)
+    return response.status, response.headers, response.body
 
 
 def _raise_for_status(
@@ -299,6 +343,10 @@ def _secret(request: HTTPRequest) -> str:
     dos_sk_..."): every error built from a response masks it."""
     scheme, _, key = (header(request.headers, "Authorization") or "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _meta(status: int, headers: Mapping[str, str]) -> ResponseMeta:
+    return ResponseMeta(status, headers, _request_id(headers))
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:

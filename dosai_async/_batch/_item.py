@@ -44,6 +44,7 @@ PolicyFn = Callable[[Mapping[str, Any]], RetryPolicy]
 
 _THROTTLE_STATUSES = frozenset({429, 503})
 _NO_RETRY = RetryPolicy.none()
+_OWN_RETRY = frozenset({"max_retries", "retry"})  # the item's policy; each send has none
 # Until a completion has been seen, a reply is guessed at this many tokens (TPM caps only).
 _FIRST_GUESS_COMPLETION_TOKENS = 256
 
@@ -103,7 +104,7 @@ class BatchStats:
 class _Call:
     """A prepared request: ``create`` keyword arguments, its retry policy, its token guess."""
 
-    params: dict[str, Any]
+    params: Mapping[str, Any]  # ``create`` keywords but ``retry`` (see ItemRunner._send)
     policy: RetryPolicy
     tokens: float
 
@@ -159,7 +160,9 @@ class ItemRunner:
         """Send until done; ``None`` when the batch stops first."""
         while True:
             try:
-                permit = await self._pacer.acquire(call.tokens)
+                permit = self._pacer.try_acquire(call.tokens)
+                if permit is None:
+                    permit = await self._pacer.acquire(call.tokens)
             except PacerClosed:
                 return None
             if not track.attempts:
@@ -181,16 +184,19 @@ class ItemRunner:
             raise invalid_request(f"a request must be a mapping, not {type(request).__name__}")
         if self._prompt_key not in request:
             raise invalid_request(f"a request needs {self._prompt_key!r}")
+        prompt = request[self._prompt_key]
         if request.get("stream"):
             raise invalid_request("stream=True is not supported in a batch; leave it out")
         try:
             policy = self._policy_for(request)
         except (TypeError, ValueError) as exc:
             raise invalid_request(str(exc), exc) from exc
-        params = {k: v for k, v in request.items() if k != "max_retries"}
-        params["retry"] = _NO_RETRY
-        if isinstance(params[self._prompt_key], Iterator):
-            params[self._prompt_key] = list(params[self._prompt_key])  # sent again on retries
+        params: Mapping[str, Any] = request
+        # The usual request is sent as it is (no copy per item); ``retry`` is added per send.
+        if "max_retries" in request or "retry" in request or isinstance(prompt, Iterator):
+            params = {k: v for k, v in request.items() if k not in _OWN_RETRY}
+            if isinstance(prompt, Iterator):
+                params[self._prompt_key] = list(prompt)  # sent again on retries
         return _Call(params, policy, self._estimate(params))
 
     def _estimate(self, request: Mapping[str, Any]) -> float:
@@ -214,7 +220,7 @@ class ItemRunner:
         self._stats.requests += 1
         self._stats.in_flight += 1
         try:
-            completion = await self._create(**call.params)
+            completion = await self._create(**call.params, retry=_NO_RETRY)
         except DosAIError as exc:
             self._failed(exc, permit, call.policy, track)
             return exc

@@ -161,13 +161,21 @@ class AdaptivePacer:
 
     # -- acquiring ---------------------------------------------------------------------
 
-    async def acquire(self, tokens: float = 0.0) -> Permit:
-        """Wait until a request may be sent; raises ``PacerClosed`` after ``close()``."""
+    def try_acquire(self, tokens: float = 0.0) -> Permit | None:
+        """A permit if one is free now (no waiting), else ``None``: ``acquire``'s fast path
+        without a coroutine. Raises ``PacerClosed`` after ``close()``."""
         if self._closed:
             raise PacerClosed
         now = self._clock()
         if not self._waiters and self._delay(now, tokens) == 0.0:
             return self._take(now, tokens)
+        return None
+
+    async def acquire(self, tokens: float = 0.0) -> Permit:
+        """Wait until a request may be sent; raises ``PacerClosed`` after ``close()``."""
+        permit = self.try_acquire(tokens)
+        if permit is not None:
+            return permit
         future: asyncio.Future[Permit] = asyncio.get_running_loop().create_future()
         self._waiters.append((future, tokens))
         self._grant()

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -88,9 +88,50 @@ async def call_with_retries(
     try:
         return await attempt()
     except Exception as exc:  # _retryable decides; anything else is re-raised as is
-        if policy.max_retries == 0 or not _retryable(exc, policy):
+        if not retries_after(exc, policy):
             raise
-        first: list[BaseException] = [exc]
+        failed = exc
+    return await retry_failure(
+        failed,
+        attempt,
+        policy=policy,
+        deadline=deadline,
+        describe=describe,
+        sleep=sleep,
+        on_retry=on_retry,
+    )
+
+
+def retries_after(exc: Exception, policy: RetryPolicy) -> bool:
+    """Whether a first attempt that failed with ``exc`` is retried at all under ``policy``."""
+    return policy.max_retries > 0 and _retryable(exc, policy)
+
+
+def resume_after(failed: Exception) -> Callable[..., Awaitable[Any]]:
+    """``call_with_retries`` for a call whose first attempt already failed with ``failed``
+    (and ``retries_after`` said yes): same arguments, goes on from there."""
+
+    async def resume(attempt: Callable[[], Awaitable[T]], **options: Any) -> T:
+        return await retry_failure(failed, attempt, **options)
+
+    return resume
+
+
+async def retry_failure(
+    failed: Exception,
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    deadline: Deadline,
+    describe: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_retry: OnRetry | None = None,
+) -> T:
+    """``call_with_retries`` after its first attempt, which the caller ran bare and which
+    failed with ``failed`` (``retries_after`` said yes): the requester's plain path runs that
+    attempt inline, without a closure or this module's frame, and comes here only on failure.
+    """
+    first: list[BaseException] = [failed]
 
     async def replay_then_attempt() -> T:
         if first:

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import attrs
 
+from ._deadline import AttemptTimeout
 from ._exceptions import APIConnectionError, APITimeoutError, DosAIError
 from ._multipart import Multipart, payload
 
@@ -41,15 +42,6 @@ class HTTPRequest:
     url: str
     headers: Mapping[str, str] = attrs.field(repr=False)  # holds the key: never printed
     body: bytes | Multipart | None = attrs.field(default=None, repr=False)
-
-
-@attrs.frozen
-class AttemptTimeout:
-    """Limits of one attempt: ``total`` is what is left of the call's deadline."""
-
-    total: float | None
-    connect: float | None
-    read: float | None
 
 
 @attrs.frozen
@@ -186,9 +178,14 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Responses not yet garbage: close() fails the ones still being read (see there).
+        # Responses still being read: close() fails them (see there). Streams' responses are
+        # held weakly (a stream dropped unclosed must be collectable); a fetch's body is
+        # read right here, so a plain set, cheaper than a weakref per call, is enough.
         self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        self._reading: set[aiohttp.ClientResponse] = set()
         self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
+        # aiohttp's timeout objects by (total, connect, read): calls share a few, not one each.
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     async def fetch(self, request: HTTPRequest, limits: AttemptTimeout) -> HTTPResponse:
         """Send a request and read the whole response within ``limits``.
@@ -200,7 +197,18 @@ class Transport:
             response = await self._send(request, limits, total=limits.total)
         except _TRANSPORT_ERRORS as exc:
             raise translate(exc, response_started=False) from exc
-        body = await _read_body(response)
+        reading = self._reading
+        reading.add(response)
+        try:  # the body read inline: no coroutine of its own per request
+            body = await response.read()
+        except BaseException as exc:
+            response.close()  # cancelled or cut mid-body: the connection cannot be reused
+            if isinstance(exc, _TRANSPORT_ERRORS):
+                raise translate(exc, response_started=True) from exc
+            raise
+        finally:
+            reading.discard(response)
+        response.release()
         return HTTPResponse(response.status, response.headers, body)
 
     async def open(
@@ -211,9 +219,12 @@ class Transport:
         Only the wait for headers is bounded here: the body of a stream is read under the
         stream's own deadlines (first token, idle, total) in ``_streaming``.
         """
-        with map_errors(deadline=deadline):
+        try:  # errors translated inline, as in fetch: no generator context manager per call
             async with asyncio.timeout(limits.total):
                 response = await self._send(request, limits)
+        except _TRANSPORT_ERRORS as exc:
+            raise translate(exc, response_started=False, deadline=deadline) from exc
+        self._live.add(response)
         return StreamingResponse(response.status, response.headers, response=response)
 
     async def sleep(self, seconds: float) -> None:
@@ -244,9 +255,7 @@ class Transport:
                 request.url,
                 headers=headers,
                 data=data,
-                timeout=aiohttp.ClientTimeout(
-                    total=total, sock_connect=limits.connect, sock_read=limits.read
-                ),
+                timeout=self._client_timeout(total, limits.connect, limits.read),
                 # An API never redirects; following one could carry the key to another host.
                 allow_redirects=False,
                 proxy=self._proxy,
@@ -255,8 +264,19 @@ class Transport:
             if self._closed:  # close() cut the connection under this request
                 raise _closed_error() from None
             raise
-        self._live.add(response)
         return response
+
+    def _client_timeout(
+        self, total: float | None, connect: float | None, read: float | None
+    ) -> aiohttp.ClientTimeout:
+        key = (total, connect, read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) >= 64:  # retries' totals are what is left: each differs
+                self._timeouts.clear()
+            timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+            self._timeouts[key] = timeout
+        return timeout
 
     def _session_for_running_loop(self) -> aiohttp.ClientSession:
         if self._closed:  # e.g. a retry of a call that was in flight when close() ran
@@ -302,7 +322,7 @@ class Transport:
         """
         self._closed = True
         if self._loop in (None, asyncio.get_running_loop()):  # else nothing waits any more
-            for response in list(self._live):
+            for response in [*self._live, *self._reading]:
                 response.content.set_exception(_closed_error())
                 response.close()
             for waiter in self._sleepers:
@@ -365,15 +385,3 @@ def _close_dead_transport(transport: object) -> None:
         sock.close()
         # Detached, so the transport's __del__ has no open socket to warn about.
         transport._sock = None  # type: ignore[attr-defined]
-
-
-async def _read_body(response: aiohttp.ClientResponse) -> bytes:
-    try:
-        body = await response.read()
-    except BaseException as exc:
-        response.close()  # cancelled or cut mid-body: the connection cannot be reused
-        if isinstance(exc, _TRANSPORT_ERRORS):
-            raise translate(exc, response_started=True) from exc
-        raise
-    response.release()
-    return body

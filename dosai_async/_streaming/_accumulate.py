@@ -205,7 +205,7 @@ class _ChoiceState:
 
 # Deltas are folded into one string per this many: a delta is often one short word, and a
 # str object per word (about 56 bytes each) adds up across 1,000 concurrent streams.
-_FOLD = 64
+_FOLD = 16
 
 
 class _Text:
