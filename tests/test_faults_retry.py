@@ -15,7 +15,16 @@ from email.utils import formatdate
 import dosai_async as d
 from dosai_async import AsyncDosAI, RetryPolicy
 from dosai_async.testing import DosAIEmulator, Fault
-from tests._rawserver import MESSAGES, elapsed_under, expect, no_leaks, stream_final
+from tests._rawserver import (
+    MESSAGES,
+    Conn,
+    RawServer,
+    elapsed_under,
+    expect,
+    no_leaks,
+    response,
+    stream_final,
+)
 
 KEY = "dos_sk_fault_matrix_0123456789"
 FAST = RetryPolicy(max_retries=3, initial_backoff=0.01, max_backoff=0.02)
@@ -161,3 +170,31 @@ async def test_503_burst_bounded_by_the_deadline(thread_emu: DosAIEmulator) -> N
                 c.chat.completions.create(messages=MESSAGES, timeout=0.8),
             )
     assert len(thread_emu.requests) == 3  # waits of 0.2 and 0.4; the next 0.8 would overrun
+
+
+async def test_a_retried_stream_open_waits_only_for_what_is_left_of_the_call() -> None:
+    """The second open of a stream gets ``min(first_token, what total has left)``, not a
+    fresh ``first_token``: a 503 after 1.2 s of a 2 s call leaves the retry 0.8 s, so the
+    call ends near 2 s (a fresh 1.6 s first_token would end it near 2.8 s)."""
+    opened = 0
+
+    async def handler(conn: Conn) -> None:
+        nonlocal opened
+        while await conn.request() is not None:
+            opened += 1
+            if opened == 1:
+                await asyncio.sleep(1.2)
+                await conn.send(response(503, b'{"error":{"message":"busy"}}'))
+            else:
+                await asyncio.sleep(30)  # stalls before its headers
+
+    timeout = d.Timeout(total=2.0, first_token=1.6)
+    with RawServer(handler) as server:
+        async with client(server.base_url, RetryPolicy.zero_wait()) as c, no_leaks(c):
+            with elapsed_under(2.5):
+                error = await expect(
+                    d.APITimeoutError,
+                    c.chat.completions.create(messages=MESSAGES, stream=True, timeout=timeout),
+                )
+    assert error.deadline == "total"
+    assert opened == 2
