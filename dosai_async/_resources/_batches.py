@@ -27,6 +27,7 @@ from dosai_async._models._params import RequestOptions
 from ._base import CallOptionsFn, RequesterFn
 from ._files import Files
 from ._pages import AsyncPager
+from ._raw_namespaces import BatchesWithRawResponse, BatchesWithStreamingResponse
 
 
 class Batches:
@@ -36,6 +37,16 @@ class Batches:
         self._requester = requester
         self._call_options = call_options
         self._files = files
+
+    @property
+    def with_raw_response(self) -> BatchesWithRawResponse:
+        """Each method returning a ``RawResponse`` (headers, status, ``parse()``)."""
+        return BatchesWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> BatchesWithStreamingResponse:
+        """Each method as ``async with`` around its ``AsyncRawResponse``."""
+        return BatchesWithStreamingResponse(self)
 
     async def create(
         self,
