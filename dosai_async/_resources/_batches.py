@@ -20,6 +20,7 @@ from dosai_async._batch._hosted import (
     HostedBatchSummary,
     run_hosted_file,
 )
+from dosai_async._batch._hosted_cancel import cancel_hosted_file
 from dosai_async._models._batches import Batch, BatchList
 from dosai_async._models._files import FileObject
 from dosai_async._models._params import RequestOptions
@@ -137,6 +138,30 @@ class Batches:
             metadata=metadata,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+        )
+
+    async def cancel_file(
+        self,
+        output_path: str | os.PathLike[str],
+        *,
+        poll_interval: float = 2.0,
+        progress: Callable[[Batch], object] | None = None,
+    ) -> Batch | None:
+        """Cancel the batch a ``run_file`` writing ``output_path`` left running; the final
+        ``Batch``, or None when nothing is pending for ``output_path``.
+
+        ``OUTPUT.batch.json`` names the batch. It is asked to stop, then retrieved every
+        ``poll_interval`` seconds (``progress`` gets each state) until it is final:
+        ``cancelled``, or ``completed`` / ``failed`` / ``expired`` when it got there first
+        (then it is left as it is). The state file is removed once the batch is final, so
+        running ``run_file`` again submits the input as a new batch.
+        """
+        return await cancel_hosted_file(
+            self.retrieve,
+            self.cancel,
+            output_path,
+            poll_interval=poll_interval,
             progress=progress,
         )
 

@@ -27,6 +27,8 @@ _BATCHES: Mapping[str, str | tuple[str, str]] = {
     "list": PAGED,
     "run_file": "it is a whole job (upload, create, polls, downloads), not one HTTP call; "
     "use create, retrieve and cancel, which each are one",
+    "cancel_file": "it reads a state file and polls until the batch is final; use cancel "
+    "(one call) for its response",
 }
 _EMBEDDINGS: Mapping[str, str | tuple[str, str]] = {
     "create_many": "it fans out into many requests, which have no one status or headers; "
