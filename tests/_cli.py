@@ -37,10 +37,11 @@ def dosai(*args: str, timeout: float = 60, **environ: str) -> subprocess.Complet
 
 
 @contextlib.contextmanager
-def dosai_serve(timeout: float = 30) -> Iterator[str]:
-    """``dosai serve --port 0`` in the background, as a user starts it; the base URL it printed."""
+def dosai_serve(timeout: float = 30, *args: str) -> Iterator[str]:
+    """``dosai serve --port 0 ARGS`` in the background, as a user starts it; the base URL
+    it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dosai_async.cli", "serve", "--port", "0"],
+        [sys.executable, "-m", "dosai_async.cli", "serve", "--port", "0", *args],
         cwd=ROOT,
         env=env(),
         stdout=subprocess.PIPE,

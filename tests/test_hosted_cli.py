@@ -134,3 +134,85 @@ def test_openai_sdk_upload_batch_poll_download_on_dosai_serve(served: str, tmp_p
         assert batch.output_file_id is not None
         client.files.content(batch.output_file_id).write_to_file(tmp_path / "out.jsonl")
     assert sorted(custom_ids(tmp_path / "out.jsonl")) == [f"r{i}" for i in range(5)]
+
+
+def test_cancel_stops_the_batch_a_killed_run_left(tmp_path: Path) -> None:
+    """--cancel: the batch named by OUT.batch.json ends cancelled (openai sees it so), the
+    state file is gone, and a second --cancel says there is nothing to cancel."""
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(source, 50)
+    state = tmp_path / "out.jsonl.batch.json"
+    with dosai_serve(TIMEOUT, "--batch-interval", "0.2") as url:
+        remote = {"DOS_AI_BASE_URL": url, "DOS_AI_API_KEY": "dos_sk_anything"}
+        args = ["batch", str(source), str(target), "--hosted", "--poll-interval", "0.05"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dosai_async.cli", *args],
+            cwd=ROOT,
+            env=env(**remote),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_for(state.exists, process)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=TIMEOUT)
+        batch_id = json.loads(state.read_text())["batch_id"]
+        cancelled = dosai(*args, "--cancel", **remote)
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as client:
+            status = client.batches.retrieve(batch_id).status
+        again = dosai(*args, "--cancel", **remote)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"batch {batch_id} cancelled (" in cancelled.stdout
+    assert f"batch {batch_id}: cancelling" in cancelled.stderr
+    assert status == "cancelled"
+    assert not state.exists()
+    assert not target.exists()
+    assert again.returncode == 0, again.stderr
+    assert "nothing to cancel: no hosted batch is pending" in again.stdout
+
+
+def test_cancel_of_a_finished_batch_leaves_it_be(served: str, tmp_path: Path) -> None:
+    """A batch that completed before --cancel stays completed; the state file goes."""
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(source, 2)
+    with openai.OpenAI(base_url=served, api_key="anything", max_retries=0) as client:
+        uploaded = client.files.create(file=source.read_bytes(), purpose="batch")
+        batch = client.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while client.batches.retrieve(batch.id).status != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    state = tmp_path / "out.jsonl.batch.json"
+    state.write_text(json.dumps({"batch_id": batch.id, "fingerprint": "sha256:x"}))
+    remote = {"DOS_AI_BASE_URL": served, "DOS_AI_API_KEY": "dos_sk_anything"}
+    result = dosai("batch", str(source), str(target), "--hosted", "--cancel", **remote)
+    assert result.returncode == 0, result.stderr
+    assert f"batch {batch.id} had already completed: nothing to cancel" in result.stdout
+    assert not state.exists()
+
+
+def test_cancel_of_an_unknown_batch_is_one_clear_error(served: str, tmp_path: Path) -> None:
+    """A state file naming a batch the server does not know: exit 1, the file kept."""
+    state = tmp_path / "out.jsonl.batch.json"
+    state.write_text('{"batch_id": "batch_gone", "fingerprint": "x"}')
+    remote = {"DOS_AI_BASE_URL": served, "DOS_AI_API_KEY": "dos_sk_anything"}
+    result = dosai(
+        "batch", "in.jsonl", str(tmp_path / "out.jsonl"), "--hosted", "--cancel", **remote
+    )
+    assert result.returncode == 1
+    assert "names batch batch_gone, which the server does not know" in result.stderr
+    assert state.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--cancel"], "add --hosted"), (["--hosted", "--local", "--cancel"], "nothing to cancel")],
+)
+def test_cancel_usage_errors(flags: list[str], message: str, tmp_path: Path) -> None:
+    """--cancel needs --hosted, and a --local batch has nothing left to cancel: exit 2."""
+    result = dosai("batch", "in.jsonl", str(tmp_path / "out.jsonl"), *flags)
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -46,7 +46,14 @@ from dosai_async._models._files import FileObject
 from ._hosted_merge import merge_results
 from ._output import refuse_same_file
 
-__all__ = ["FINGERPRINT_KEY", "HostedApi", "HostedBatchSummary", "run_hosted_file", "state_path"]
+__all__ = [
+    "FINGERPRINT_KEY",
+    "HostedApi",
+    "HostedBatchSummary",
+    "read_state",
+    "run_hosted_file",
+    "state_path",
+]
 
 #: The ``metadata`` key that carries the input's fingerprint (``sha256:<hex>``).
 FINGERPRINT_KEY = "dosai_input_sha256"
@@ -139,7 +146,7 @@ def _fingerprint(source: Path, endpoint: str) -> str:
 
 async def _attach(api: HostedApi, state: Path, fingerprint: str) -> Batch | None:
     """The batch an earlier run created for this input, if there is one."""
-    saved = _read_state(state)
+    saved = read_state(state)
     if saved is not None:
         if saved.get("fingerprint") != fingerprint:
             raise DosAIError(
@@ -162,7 +169,8 @@ async def _attach(api: HostedApi, state: Path, fingerprint: str) -> Batch | None
     return None
 
 
-def _read_state(state: Path) -> dict[str, Any] | None:
+def read_state(state: Path) -> dict[str, Any] | None:
+    """A state file's record (it has a ``batch_id``), None when there is none."""
     try:
         raw = state.read_bytes()
     except FileNotFoundError:

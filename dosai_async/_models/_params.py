@@ -14,8 +14,9 @@ known to mypy as a ``Mapping``, so ``dict`` itself passes mypy and is refused at
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, TypeAlias, TypedDict
+from typing import IO, Any, ClassVar, Literal, Protocol, TypeAlias, TypedDict
 
 from attrs import AttrsInstance
 
@@ -118,3 +119,10 @@ PARAM_KEYS = frozenset(CompletionParams.__annotations__) | frozenset(_SharedPara
 #: function taking ``create``'s keyword arguments (``stream`` left out) and returning the
 #: ``ChatCompletion``. Structured outputs, the tool loop and batches call only this.
 CreateFn = Callable[..., Awaitable[ChatCompletion]]
+
+
+#: What ``files.create(file=...)`` takes: bytes, a path, an open binary file, or
+#: ``(filename, bytes or open file)``.
+FileInput: TypeAlias = bytes | str | os.PathLike[str] | IO[bytes] | tuple[str, bytes | IO[bytes]]
+#: ``embeddings.create(encoding_format=...)``: the wire encoding only (floats either way).
+EncodingFormat: TypeAlias = Literal["float", "base64"]

@@ -20,6 +20,7 @@ from dosai_async._batch._hosted import (
     HostedBatchSummary,
     run_hosted_file,
 )
+from dosai_async._batch._hosted_cancel import cancel_hosted_file
 from dosai_async._models._batches import Batch, BatchList
 from dosai_async._models._files import FileObject
 from dosai_async._models._params import RequestOptions
@@ -27,6 +28,7 @@ from dosai_async._models._params import RequestOptions
 from ._base import CallOptionsFn, RequesterFn
 from ._files import Files
 from ._pages import AsyncPager
+from ._raw_namespaces import BatchesWithRawResponse, BatchesWithStreamingResponse
 
 
 class Batches:
@@ -36,6 +38,16 @@ class Batches:
         self._requester = requester
         self._call_options = call_options
         self._files = files
+
+    @property
+    def with_raw_response(self) -> BatchesWithRawResponse:
+        """Each method returning a ``RawResponse`` (headers, status, ``parse()``)."""
+        return BatchesWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> BatchesWithStreamingResponse:
+        """Each method as ``async with`` around its ``AsyncRawResponse``."""
+        return BatchesWithStreamingResponse(self)
 
     async def create(
         self,
@@ -126,6 +138,30 @@ class Batches:
             metadata=metadata,
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
+            progress=progress,
+        )
+
+    async def cancel_file(
+        self,
+        output_path: str | os.PathLike[str],
+        *,
+        poll_interval: float = 2.0,
+        progress: Callable[[Batch], object] | None = None,
+    ) -> Batch | None:
+        """Cancel the batch a ``run_file`` writing ``output_path`` left running; the final
+        ``Batch``, or None when nothing is pending for ``output_path``.
+
+        ``OUTPUT.batch.json`` names the batch. It is asked to stop, then retrieved every
+        ``poll_interval`` seconds (``progress`` gets each state) until it is final:
+        ``cancelled``, or ``completed`` / ``failed`` / ``expired`` when it got there first
+        (then it is left as it is). The state file is removed once the batch is final, so
+        running ``run_file`` again submits the input as a new batch.
+        """
+        return await cancel_hosted_file(
+            self.retrieve,
+            self.cancel,
+            output_path,
+            poll_interval=poll_interval,
             progress=progress,
         )
 

@@ -30,16 +30,16 @@ from dosai_async._batch._item import BatchItem
 from dosai_async._core._config import RetryPolicy
 from dosai_async._core._exceptions import DosAIError
 from dosai_async._models._embeddings import CreateEmbeddingResponse, Embedding, EmbeddingUsage
-from dosai_async._models._params import CreateFn, RequestOptions
+from dosai_async._models._params import CreateFn, EncodingFormat, RequestOptions
 
 from ._base import CallOptionsFn, RequesterFn
+from ._raw_namespaces import EmbeddingsWithRawResponse, EmbeddingsWithStreamingResponse
 
 DEFAULT_EMBEDDING_MODEL = "qwen3-embedding-4b"
 #: Measured over loopback (``benchmarks/embeddings_encoding.py``: 256 texts x 2560 dimensions
 #: in one answer, client work only): float is a 14.0 MB body taking ~110 ms to read and
 #: decode, base64 a 3.5 MB body taking ~37 ms. So base64 is asked for unless the caller says.
 DEFAULT_ENCODING_FORMAT: Literal["base64"] = "base64"
-EncodingFormat = Literal["float", "base64"]
 _OPTIONS = frozenset(RequestOptions.__annotations__)
 
 
@@ -49,6 +49,16 @@ class Embeddings:
     def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
         self._requester = requester
         self._call_options = call_options
+
+    @property
+    def with_raw_response(self) -> EmbeddingsWithRawResponse:
+        """``create`` returning a ``RawResponse`` (``create_many`` sends many: refused)."""
+        return EmbeddingsWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> EmbeddingsWithStreamingResponse:
+        """``create`` as ``async with`` around its ``AsyncRawResponse``."""
+        return EmbeddingsWithStreamingResponse(self)
 
     async def create(
         self,

@@ -17,15 +17,12 @@ import attrs
 
 from dosai_async._core._multipart import FilePart, Multipart
 from dosai_async._models._files import FileDeleted, FileList, FileObject
-from dosai_async._models._params import RequestOptions
+from dosai_async._models._params import FileInput, RequestOptions
 from dosai_async._requester import CallOptions
 
 from ._base import CallOptionsFn, RequesterFn
 from ._pages import AsyncPager
-
-#: What ``files.create(file=...)`` takes: bytes, a path, an open binary file, or
-#: ``(filename, bytes or open file)``.
-FileInput = bytes | str | os.PathLike[str] | IO[bytes] | tuple[str, bytes | IO[bytes]]
+from ._raw_namespaces import FilesWithRawResponse, FilesWithStreamingResponse
 
 
 class Files:
@@ -34,6 +31,16 @@ class Files:
     def __init__(self, requester: RequesterFn, call_options: CallOptionsFn) -> None:
         self._requester = requester
         self._call_options = call_options
+
+    @property
+    def with_raw_response(self) -> FilesWithRawResponse:
+        """Each method returning a ``RawResponse`` (headers, status, ``parse()``)."""
+        return FilesWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> FilesWithStreamingResponse:
+        """Each method as ``async with`` around its ``AsyncRawResponse``."""
+        return FilesWithStreamingResponse(self)
 
     async def create(
         self, *, file: FileInput, purpose: str = "batch", **options: Unpack[RequestOptions]

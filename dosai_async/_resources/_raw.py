@@ -11,8 +11,12 @@ wrapper, so it costs nothing when unused.
 
 Any namespace gets the feature by holding its requester as ``_requester`` (every namespace
 does) and exposing ``RawResponses(self)`` / ``StreamingResponses(self)``: their
-``__getattr__`` re-binds each public coroutine method. A subclass per namespace only
-declares, for mypy, what each method returns.
+``__getattr__`` re-binds each public coroutine method. A subclass per namespace declares,
+for mypy, what each method returns, and in ``_RAW`` how the wrapper treats its other
+methods: a ``list`` that returns an ``AsyncPager`` is awaited (``parse()`` is the first
+page, the response that page's), and a method that is not one HTTP exchange (a fan-out, a
+whole batch job, a download to disk) is refused with the reason, instead of reporting the
+headers of whichever request happened to come last.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from dosai_async._core._config import RetryPolicy, header
 from dosai_async._core._deadline import Deadline
@@ -163,45 +167,64 @@ class RawResponseManager(Generic[R]):
             await self._response.close()
 
 
-class RawResponses:
-    """``namespace.with_raw_response``: each public coroutine method, returning a
-    ``RawResponse`` of what it returns."""
+#: ``_RAW`` values: a method the wrapper awaits the result of (a pager: its first page).
+PAGED = "paged"
+
+
+class _Wrapper:
+    """What both wrappers share: the resource, and ``_RAW``, per method name: ``PAGED``,
+    a refusal (why the method is not one exchange), or an argument refused with why, as
+    ``("to", "why")``. Only the namespace's subclass fills it."""
+
+    _RAW: ClassVar[Mapping[str, str | tuple[str, str]]] = {}
 
     def __init__(self, resource: object) -> None:
         self._resource = resource
 
+    def _check(self, name: str) -> None:
+        rule = self._RAW.get(name)
+        kind = f"{type(self._resource).__name__}.with_raw_response"
+        if isinstance(rule, str) and rule != PAGED:
+            raise AttributeError(f"{kind}.{name} is not offered: {rule}")
+        method = getattr(self._resource, name, None) if not name.startswith("_") else None
+        if rule != PAGED and not inspect.iscoroutinefunction(method):
+            raise AttributeError(f"{kind} has no method {name!r}")
+
+    def _refuse_arguments(self, name: str, kwargs: Mapping[str, Any]) -> None:
+        rule = self._RAW.get(name)
+        if isinstance(rule, tuple) and kwargs.get(rule[0]) is not None:
+            kind = f"{type(self._resource).__name__}.with_raw_response"
+            raise TypeError(f"{kind}.{name}({rule[0]}=...) is refused: {rule[1]}")
+
+
+class RawResponses(_Wrapper):
+    """``namespace.with_raw_response``: each public coroutine method, returning a
+    ``RawResponse`` of what it returns."""
+
     def __getattr__(self, name: str) -> Callable[..., Awaitable[RawResponse[Any]]]:
-        _check_method(self._resource, name)
+        self._check(name)
 
         async def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
+            self._refuse_arguments(name, kwargs)
             return await _raw_call(self._resource, name, args, kwargs, RawResponse)
 
         return call
 
 
-class StreamingResponses:
+class StreamingResponses(_Wrapper):
     """``namespace.with_streaming_response``: each public coroutine method, as an
     ``async with`` block around its ``RawResponse``."""
 
-    def __init__(self, resource: object) -> None:
-        self._resource = resource
-
     def __getattr__(self, name: str) -> Callable[..., RawResponseManager[Any]]:
-        _check_method(self._resource, name)
+        self._check(name)
 
         def call(*args: Any, **kwargs: Any) -> RawResponseManager[Any]:
+            self._refuse_arguments(name, kwargs)
             return RawResponseManager(
                 lambda: _raw_call(self._resource, name, args, kwargs, AsyncRawResponse)
             )
 
         return call
-
-
-def _check_method(resource: object, name: str) -> None:
-    method = getattr(resource, name, None) if not name.startswith("_") else None
-    if not inspect.iscoroutinefunction(method):
-        kind = type(resource).__name__
-        raise AttributeError(f"{kind}.with_raw_response has no method {name!r}")
 
 
 async def _raw_call(
@@ -211,7 +234,7 @@ async def _raw_call(
     clone = copy.copy(resource)
     clone._requester = exchange.requester
     started = time.monotonic()
-    result = await getattr(clone, name)(*args, **kwargs)
+    result = await getattr(clone, name)(*args, **kwargs)  # a coroutine, or a pager's first page
     return exchange.response(kind, result, time.monotonic() - started)
 
 

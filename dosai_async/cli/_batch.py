@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "re-running re-attaches to the batch",
     )
     parser.add_argument(
+        "--cancel",
+        action="store_true",
+        help="with --hosted: cancel the batch a run writing OUTPUT left running "
+        "(OUTPUT.batch.json names it), wait until it stops and print its final status",
+    )
+    parser.add_argument(
         "--poll-interval",
         type=_positive_float,
         default=2.0,
@@ -94,6 +100,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def run(args: argparse.Namespace) -> int:
     """Run the file; the exit code."""
+    if args.cancel:
+        return await _cancel(args)
     _check_paths(args.input, args.output)
     if args.hosted:
         from . import _hosted
@@ -107,6 +115,20 @@ async def run(args: argparse.Namespace) -> int:
     if summary is None or summary.interrupted:
         return EXIT_INTERRUPTED
     return 0 if summary.ok else EXIT_API_ERROR
+
+
+async def _cancel(args: argparse.Namespace) -> int:
+    if not args.hosted:
+        raise CLIError("--cancel stops a hosted batch: add --hosted", EXIT_USAGE)
+    if args.local:
+        raise CLIError(
+            "--cancel with --local: a --local batch ends with the run that started it, so "
+            "there is nothing to cancel",
+            EXIT_USAGE,
+        )
+    from . import _hosted
+
+    return await _hosted.cancel(args)
 
 
 def _check_paths(source: Path, target: Path) -> None:

@@ -6,6 +6,10 @@ Running the same command again re-attaches to the batch (``OUT.batch.json`` name
 instead of submitting IN a second time. Ctrl-C detaches: the batch keeps running on the
 server, and the same command picks it up later. With ``--local`` the batch runs on an
 emulator inside this process (so it ends with the process: nothing to re-attach to).
+
+``--cancel`` stops the batch ``OUT.batch.json`` names (a detached or killed run's), waits
+until it is final, prints that status and removes the state file. No state file: it says
+there is nothing to cancel and exits 0, as the batch is not running either way.
 """
 
 from __future__ import annotations
@@ -47,6 +51,41 @@ async def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     _print_summary(out, summary)
     return 0 if summary.ok else EXIT_API_ERROR
+
+
+async def cancel(args: argparse.Namespace) -> int:
+    """Cancel the hosted batch of OUT; the exit code (0 once it is final or was none)."""
+    out, err = console(), console(stderr=True)
+    shown: list[str] = []
+
+    def progress(batch: BatchJob) -> None:
+        if batch.status not in shown:
+            shown.append(batch.status)
+            err.print(f"batch {batch.id}: {batch.status}", markup=False)
+
+    async with open_client(args, reasoning=False, batch=True) as client:
+        batch = await client.batches.cancel_file(
+            args.output, poll_interval=args.poll_interval, progress=progress
+        )
+    out.print(_cancelled(batch, args), markup=False)
+    return 0
+
+
+def _cancelled(batch: BatchJob | None, args: argparse.Namespace) -> str:
+    state = f"{args.output}.batch.json"
+    if batch is None:
+        return f"nothing to cancel: no hosted batch is pending for {args.output} (no {state})"
+    counts = batch.request_counts
+    ran = f"{counts.completed + counts.failed:,} of {counts.total:,}" if counts else "no"
+    if batch.status == "cancelled":
+        return (
+            f"batch {batch.id} cancelled ({ran} requests had run); removed {state}. Running "
+            f"without --cancel submits {args.input} as a new batch."
+        )
+    return (
+        f"batch {batch.id} had already {batch.status}: nothing to cancel; removed {state}. "
+        f"Run without --cancel to write {args.output} from it."
+    )
 
 
 class _Display:
@@ -98,8 +137,7 @@ def _detached(out: Console, batch_id: str, args: argparse.Namespace) -> None:
         return
     out.print(
         f"detached: batch {batch_id} keeps running on the server. Run the same command "
-        f"again to re-attach and write {args.output}; to stop it, cancel the batch "
-        f"(client.batches.cancel({batch_id!r})).",
+        f"again to re-attach and write {args.output}; to stop it, run it with --cancel.",
         markup=False,
     )
 

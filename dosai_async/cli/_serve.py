@@ -44,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--token-interval", type=_seconds, default=0.0, metavar="S", help="seconds between tokens"
     )
     parser.add_argument(
+        "--batch-interval",
+        type=_seconds,
+        default=0.01,
+        metavar="S",
+        help="seconds per line of a hosted batch (default: %(default)s)",
+    )
+    parser.add_argument(
         "--api-key", metavar="K", help="accept only this key (default: any non-empty key)"
     )
     parser.add_argument(
@@ -64,6 +71,7 @@ async def run(args: argparse.Namespace) -> int:
         ttft=args.ttft,
         token_interval=args.token_interval,
         reasoning=args.reasoning,
+        batch_interval=args.batch_interval,
     )
     # Until it listens, Ctrl-C is asyncio.run's: it cancels the start-up and `main` prints
     # "interrupted" (exit 130). Then our handlers, and only then the banner: whoever reads

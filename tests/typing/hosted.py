@@ -32,3 +32,4 @@ async def batches(client: AsyncDosAI) -> None:
     summary = await client.batches.run_file("in.jsonl", "out.jsonl", progress=print)
     assert_type(summary, HostedBatchSummary)
     assert_type(summary.ok, bool)
+    assert_type(await client.batches.cancel_file("out.jsonl"), BatchJob | None)

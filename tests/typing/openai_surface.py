@@ -15,11 +15,17 @@ from dosai_async import (
     AsyncDosAI,
     AsyncRawResponse,
     AsyncStream,
+    Balance,
+    BatchJob,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionMessageParam,
     ChatCompletionUserMessageParam,
+    CreateEmbeddingResponse,
     DosAIError,
+    FileDeleted,
+    FileObject,
+    KeyInfo,
     Model,
     ModelList,
     RawResponse,
@@ -27,6 +33,7 @@ from dosai_async import (
     ResponseValidationError,
     UserMessage,
 )
+from dosai_async.types import BatchList, FileList
 
 
 async def message_dicts(client: AsyncDosAI) -> None:
@@ -110,6 +117,27 @@ async def raw_responses(client: AsyncDosAI) -> None:
         assert_type(await response.parse(), AsyncStream[ChatCompletionChunk])
     assert_type((await client.models.with_raw_response.list()).parse(), ModelList)
     assert_type((await client.models.with_raw_response.retrieve("m")).parse(), Model)
+
+
+async def raw_responses_everywhere(client: AsyncDosAI) -> None:
+    """Every namespace's raw methods keep their result types; list() is the first page."""
+    files, batches = client.files.with_raw_response, client.batches.with_raw_response
+    assert_type((await files.create(file=b"x")).parse(), FileObject)
+    assert_type((await files.retrieve("f")).parse(), FileObject)
+    assert_type((await files.content("f")).parse(), bytes)
+    assert_type((await files.delete("f")).parse(), FileDeleted)
+    assert_type((await files.list(limit=2)).parse(), FileList)
+    assert_type((await batches.create(input_file_id="f")).parse(), BatchJob)
+    assert_type((await batches.cancel("b")).parse(), BatchJob)
+    assert_type((await batches.list()).parse(), BatchList)
+    raw = await client.embeddings.with_raw_response.create(input="a")
+    assert_type(raw.parse(), CreateEmbeddingResponse)
+    assert_type((await client.key.with_raw_response.retrieve()).parse(), KeyInfo)
+    async with client.balance.with_streaming_response.retrieve() as response:
+        assert_type(await response.parse(), Balance)
+    async with client.batches.with_streaming_response.retrieve("b") as job:
+        assert_type(await job.parse(), BatchJob)
+    await files.retrieve(7)  # type: ignore[arg-type]
 
 
 def options(client: AsyncDosAI) -> None:
