@@ -71,6 +71,8 @@ QUICK: dict[str, Any] = {
 IMPORT_ROWS = {
     "import-floor": ("aiohttp", "orjson"),
     "import-dosai": ("dosai_async",),
+    # The front door loads names on first use: what a program pays to get the client.
+    "import-dosai-client": ("dosai_async", "dosai_async._client"),
     "import-openai": ("openai",),
 }
 

@@ -415,27 +415,39 @@ def test_serve_bad_port_is_a_usage_error() -> None:
 
 
 # Ctrl-C at a precise moment of start-up: an audit hook sends SIGINT to the process itself
-# when the named event first happens (the import of the emulator, the socket's bind).
+# when the named event first happens (the import of a module, the socket's bind). The hook
+# is in place before `dosai_async.cli` is imported, as the `dosai` script imports it.
 _SIGINT_AT = """
 import os, signal, sys
-from dosai_async.cli import main
 def hook(event, args, fired=[]):
     if not fired and event == sys.argv[1] and (event != "import" or args[0] == sys.argv[2]):
         fired.append(True)
         os.kill(os.getpid(), signal.SIGINT)
 sys.addaudithook(hook)
-raise SystemExit(main(["serve", "--port", "0"]))
+from dosai_async.cli import main
+raise SystemExit(main(sys.argv[3:]))
 """
 
 
 @pytest.mark.parametrize(
-    "event", [("import", "dosai_async.testing"), ("socket.bind", "")], ids=["import", "bind"]
+    ("event", "command"),
+    [
+        (("import", "aiohttp"), ("serve", "--port", "0")),
+        (("import", "dosai_async.testing"), ("serve", "--port", "0")),
+        (("socket.bind", ""), ("serve", "--port", "0")),
+        (("import", "aiohttp"), ("chat", "--local", "hi")),
+        (("import", "cattrs"), ("chat", "--local", "hi")),
+    ],
+    ids=["serve-aiohttp", "serve-import", "serve-bind", "chat-aiohttp", "chat-cattrs"],
 )
-def test_serve_ctrl_c_while_starting_is_one_line_and_130(event: tuple[str, str]) -> None:
-    """Ctrl-C before the emulator listens: `interrupted`, exit 130, no banner, no traceback."""
+def test_ctrl_c_while_starting_is_one_line_and_130(
+    event: tuple[str, str], command: tuple[str, ...]
+) -> None:
+    """Ctrl-C while the command starts (loading the SDK, the emulator, binding): one
+    `interrupted` line, exit 130, no output, no traceback."""
     result = subprocess.run(
-        [sys.executable, "-c", _SIGINT_AT, *event], cwd=ROOT, env=env(), capture_output=True,
-        text=True, timeout=TIMEOUT, check=False,
+        [sys.executable, "-c", _SIGINT_AT, *event, *command], cwd=ROOT, env=env(),
+        capture_output=True, text=True, timeout=TIMEOUT, check=False,
     )  # fmt: skip
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip().splitlines() == ["interrupted"]
@@ -455,7 +467,7 @@ def _closed_port() -> int:
 
 def test_file_errors_are_said_in_words() -> None:
     """An OSError from a file is `path: reason`, without `[Errno N]`."""
-    from dosai_async.cli import _os_error
+    from dosai_async.cli._main import _os_error
 
     assert _os_error(IsADirectoryError(21, "Is a directory", "out.jsonl")) == (
         "out.jsonl: Is a directory"

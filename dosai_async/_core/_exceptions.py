@@ -27,14 +27,22 @@ and URL only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Final, cast
 
 from ._config import parse_retry_after
 from ._meta import ResponseMeta
 
+#: Where every public exception says it lives (``dosai_async.RateLimitError`` in tracebacks,
+#: reprs and pickles, as httpx's do): each sets ``__module__`` to it in its own body, since
+#: the lazy front door cannot rename classes it has not loaded. Models keep their private
+#: module, where their annotations are resolved.
+PUBLIC_MODULE: Final = "dosai_async"
+
 
 class DosAIError(Exception):
     """Base class of every error this package raises."""
+
+    __module__ = PUBLIC_MODULE
 
     message: str
     status_code: int | None = None
@@ -58,6 +66,8 @@ class APIError(DosAIError):
     before any request (no API key, bad arguments, a closed client) are ``DosAIError`` only.
     """
 
+    __module__ = PUBLIC_MODULE
+
 
 class APIConnectionError(APIError):
     """No usable response: refused, reset, TLS failure, or a body cut off mid-way.
@@ -65,6 +75,8 @@ class APIConnectionError(APIError):
     ``partial`` holds what a stream had accumulated before it was cut (a ``ChatCompletion``),
     or ``None`` for non-streaming calls.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self,
@@ -81,6 +93,8 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """A configured deadline elapsed; ``deadline`` names which one (connect, read, total...)."""
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self,
@@ -117,6 +131,8 @@ class APIStatusError(APIError):
     Carries everything the server said: ``status_code``, ``message``, ``type``, ``code``,
     ``param``, ``request_id``, the response ``headers`` and the parsed (or raw text) ``body``.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self,
@@ -156,29 +172,43 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400: the request was malformed (also guardrail blocks)."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class AuthenticationError(APIStatusError):
     """401: the API key is missing, wrong or revoked."""
+
+    __module__ = PUBLIC_MODULE
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: the account has no credits left. Never retried."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class PermissionDeniedError(APIStatusError):
     """403: the key may not use this resource."""
+
+    __module__ = PUBLIC_MODULE
 
 
 class NotFoundError(APIStatusError):
     """404: unknown model or path."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class ConflictError(APIStatusError):
     """409: a conflicting request; retried."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class ContextLengthExceededError(APIStatusError):
     """413: the prompt does not fit the model's context window. Never retried."""
+
+    __module__ = PUBLIC_MODULE
 
 
 class ContextWindowBadRequestError(BadRequestError, ContextLengthExceededError):
@@ -190,13 +220,19 @@ class ContextWindowBadRequestError(BadRequestError, ContextLengthExceededError):
     retried. ``status_code`` stays 400.
     """
 
+    __module__ = PUBLIC_MODULE
+
 
 class UnprocessableEntityError(APIStatusError):
     """422: the request was well-formed but semantically invalid."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class RateLimitError(APIStatusError):
     """429: too many requests; ``retry_after`` is the server's wait hint in seconds, if any."""
+
+    __module__ = PUBLIC_MODULE
 
     @property
     def retry_after(self) -> float | None:
@@ -207,9 +243,13 @@ class RateLimitError(APIStatusError):
 class InternalServerError(APIStatusError):
     """5xx: the server failed."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class ServiceUnavailableError(InternalServerError):
     """503: the service is overloaded or down for maintenance."""
+
+    __module__ = PUBLIC_MODULE
 
 
 class APIStreamError(APIStatusError):
@@ -219,6 +259,8 @@ class APIStreamError(APIStatusError):
     ``code: 429`` is both an ``APIStreamError`` and a ``RateLimitError``). ``partial`` holds the
     ``ChatCompletion`` accumulated before the error.
     """
+
+    __module__ = PUBLIC_MODULE
 
     partial: object = None
     #: Whether content had reached the stream before the error; only errors before it are
@@ -232,6 +274,8 @@ class ResponseValidationError(APIError):
     ``errors`` lists each finding as ``"<what> @ <path>"`` (e.g.
     ``"invalid value for type, expected str @ ChatCompletion.choices[0].message.content"``).
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self,
@@ -253,6 +297,8 @@ class PreflightError(DosAIError):
     ``code`` is ``"insufficient_credits"`` (as a 402 would say); ``balance`` and
     ``lower_bound`` are USD; ``estimate`` is the ``CostEstimate`` behind the decision.
     """
+
+    __module__ = PUBLIC_MODULE
 
     code = "insufficient_credits"
 

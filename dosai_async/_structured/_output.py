@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar, Unpack
 
 import attrs
 
-from dosai_async._core._exceptions import ResponseValidationError
+from dosai_async._core._exceptions import PUBLIC_MODULE, ResponseValidationError
 from dosai_async._models import _converter
 from dosai_async._models._params import CreateFn, ParseParams, StructuredInstance
 from dosai_async._models._types import (
@@ -98,6 +98,8 @@ class StructuredOutputError(ResponseValidationError):
     off by ``max_tokens``), ``errors`` the converter's findings (``"... @ Weather.temp"``),
     ``path`` the first field path among them, and ``completion`` the whole response.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 
 import attrs
 
-from dosai_async._core._exceptions import DosAIError
+from dosai_async._core._exceptions import PUBLIC_MODULE, DosAIError
 
 from ._docstrings import parse_docstring
 
@@ -41,6 +41,8 @@ class SchemaError(DosAIError, TypeError):
     for values of a dict, e.g. `Weather.forecast[].when: unsupported type <class
     'datetime.datetime'>`. A type given directly to ``json_schema()`` is called ``$``.
     """
+
+    __module__ = PUBLIC_MODULE
 
 
 def _is_attrs_class(tp: Any) -> bool:

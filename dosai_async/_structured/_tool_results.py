@@ -7,7 +7,7 @@ from typing import Literal
 
 import attrs
 
-from dosai_async._core._exceptions import DosAIError
+from dosai_async._core._exceptions import PUBLIC_MODULE, DosAIError
 from dosai_async._models._types import ChatCompletion, ChatCompletionMessageToolCall, MessageParam
 
 __all__ = [
@@ -26,6 +26,8 @@ class ToolCallError(DosAIError):
     ``FunctionToolSpec.parse_arguments`` outside the loop).
     """
 
+    __module__ = PUBLIC_MODULE
+
     def __init__(
         self, message: str, *, name: str, tool_call: ChatCompletionMessageToolCall | None = None
     ) -> None:
@@ -37,6 +39,8 @@ class ToolCallError(DosAIError):
 class ToolArgumentsError(ToolCallError):
     """The model's side of a failed call: unknown tool, or arguments that do not fit."""
 
+    __module__ = PUBLIC_MODULE
+
 
 class ToolRoundLimitError(DosAIError):
     """``max_rounds`` requests were made and the model still asked for tools.
@@ -44,6 +48,8 @@ class ToolRoundLimitError(DosAIError):
     ``messages`` is the conversation so far (valid to send again, e.g. with a higher
     limit), ``completion`` the last reply with its pending ``tool_calls``.
     """
+
+    __module__ = PUBLIC_MODULE
 
     def __init__(
         self, message: str, *, messages: list[MessageParam], completion: ChatCompletion
