@@ -144,6 +144,20 @@ async def test_parse_returns_an_instance_of_each_kind(dos: AsyncDosAI, cls: type
     assert isinstance(done.choices[0].message.parsed, cls)
 
 
+@pytest.mark.parametrize("cls", KINDS, ids=lambda c: c.__name__)
+async def test_a_parsed_completion_dumps_like_the_wire(dos: AsyncDosAI, cls: type[Any]) -> None:
+    """model_dump(), model_dump_json(), to_dict() and to_json() work on parse()'s result (a
+    generic ``ParsedChatCompletion[T]``) and give the wire body, as for a plain completion."""
+    done = await dos.chat.completions.parse(messages=USER, response_format=cls)
+    dumped = done.to_dict()
+    assert dumped["choices"][0]["message"]["content"] == done.choices[0].message.content
+    assert json.loads(done.to_json()) == dumped
+    # model_dump* write unset fields as None (openai's defaults); to_dict leaves them out.
+    full = json.loads(done.model_dump_json())
+    assert full["choices"][0]["message"]["content"] == done.choices[0].message.content
+    assert done.model_dump() == full
+
+
 async def test_parse_pydantic_nested_enums_and_lists(dos: AsyncDosAI) -> None:
     """A pydantic model's nested models, enums and lists are validated by pydantic."""
     weather = (

@@ -57,7 +57,9 @@ def _local_fields(cls: type) -> frozenset[str]:
 
 
 def _has_extra(cls: type) -> bool:
-    return "extra" in _local_fields(cls) and "extra" in attrs.fields_dict(cls)
+    # attrs.fields, not fields_dict: it also takes a parametrised generic such as
+    # ``ParsedChoice[T]`` (what cattrs dispatches on for a parsed completion's fields).
+    return "extra" in _local_fields(cls) and any(f.name == "extra" for f in attrs.fields(cls))
 
 
 def _structure_factory(converter: cattrs.Converter, detailed: bool) -> Callable[[type], Any]:
