@@ -189,8 +189,18 @@ async def test_dos_ai_log_info_logs_retries_only(
 def test_an_unknown_dos_ai_log_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """DOS_AI_LOG=verbose: DosAIError naming the variable, the value and the choices."""
     monkeypatch.setenv("DOS_AI_LOG", "verbose")
-    with pytest.raises(d.DosAIError, match=r"DOS_AI_LOG must be 'debug' or 'info', not 'verbose'"):
+    expected = r"DOS_AI_LOG must be one of debug, info, warning, error, critical, not 'verbose'"
+    with pytest.raises(d.DosAIError, match=expected):
         d.AsyncDosAI(api_key=KEY)
+
+
+@pytest.mark.usefixtures("logger_level")
+async def test_dos_ai_log_warning_quiets_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DOS_AI_LOG=warning (set for a whole deployment) is a level, not an error."""
+    monkeypatch.setenv("DOS_AI_LOG", "Warning")
+    async with d.AsyncDosAI(api_key=KEY) as c:
+        assert c.base_url
+    assert LOGGER.level == logging.WARNING
 
 
 def test_the_cli_shows_request_lines_with_dos_ai_log_debug() -> None:
@@ -210,7 +220,9 @@ def test_the_cli_reports_a_bad_dos_ai_log() -> None:
     """A bad DOS_AI_LOG is an error message and a failing exit code, not a traceback."""
     result = dosai("chat", "--local", "hi", DOS_AI_LOG="loud")
     assert result.returncode != 0
-    assert "DOS_AI_LOG must be 'debug' or 'info', not 'loud'" in result.stderr
+    assert "DOS_AI_LOG must be one of debug, info, warning, error, critical, not 'loud'" in (
+        result.stderr
+    )
 
 
 # -- OpenTelemetry ------------------------------------------------------------------------------

@@ -20,18 +20,27 @@ from ._exceptions import DosAIError
 
 logger = logging.getLogger("dosai_async")
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+# openai's two, and the other standard names, so a DOS_AI_LOG=warning set for a whole
+# deployment quiets the package instead of failing every client.
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def setup_logging() -> None:
-    """Apply ``$DOS_AI_LOG`` (``debug`` or ``info``, any case); unset or empty does nothing."""
+    """Apply ``$DOS_AI_LOG`` (``debug``, ``info``, ``warning``, ``error`` or ``critical``, any
+    case); unset or empty does nothing."""
     value = os.environ.get(LOG_ENV, "").strip().lower()
     if not value:
         return
     level = _LEVELS.get(value)
     if level is None:
         raise DosAIError(
-            f"{LOG_ENV} must be 'debug' or 'info', not {os.environ[LOG_ENV]!r}; "
+            f"{LOG_ENV} must be one of {', '.join(_LEVELS)}, not {os.environ[LOG_ENV]!r}; "
             f"unset it to leave logging alone."
         )
     logging.basicConfig(
