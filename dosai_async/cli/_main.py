@@ -82,7 +82,10 @@ def _os_error(exc: OSError) -> str:
     """``out.jsonl: Is a directory`` rather than ``[Errno 21] Is a directory: 'out.jsonl'``."""
     if exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
-    return exc.strerror or str(exc)
+    text = exc.strerror or str(exc)
+    # asyncio says "error while attempting to bind on address ...": our line already
+    # starts with "error:", so drop the echo.
+    return text.removeprefix("error while attempting to ")
 
 
 def _fail(message: str, code: int) -> int:
