@@ -196,3 +196,16 @@ def test_a_bad_proxy_argument_is_a_clear_error() -> None:
     """proxy= must be an http(s) URL."""
     with pytest.raises(d.DosAIError, match=r"proxy must be an http:// or https:// proxy URL"):
         d.AsyncDosAI(api_key="dos_sk_x", proxy="ftp://proxy.example")
+
+
+async def test_a_dead_proxy_is_named_as_the_proxy(
+    origin: RawServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that cannot be reached is said to be the proxy (not the API), without its
+    credentials, and the origin is never contacted."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://user:s3cret@127.0.0.1:{refused_port()}")
+    async with client(origin.base_url, max_retries=0) as c:
+        error = await expect(d.APIConnectionError, c.chat.completions.create(messages=MESSAGES))
+    assert "at the proxy http://127.0.0.1:" in str(error)
+    assert "s3cret" not in str(error)
+    assert origin.requests == []

@@ -19,6 +19,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
@@ -117,6 +118,23 @@ def map_errors(*, response_started: bool = False, deadline: str = "total") -> It
         yield
     except _TRANSPORT_ERRORS as exc:
         raise translate(exc, response_started=response_started, deadline=deadline) from exc
+
+
+_PROXY_ERRORS = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)
+
+
+def _proxy_error(proxy: str, exc: BaseException) -> APIConnectionError:
+    """A failure at the proxy, said as one: otherwise it reads like the API is down."""
+    parts = urlsplit(proxy)
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        why = f"it answered {exc.status} {exc.message}"
+    else:
+        why = "it could not be reached"
+    return APIConnectionError(
+        f"Connection failed at the proxy {shown} ({why}); the proxy comes from the proxy= "
+        "argument or $HTTPS_PROXY / $HTTP_PROXY / $ALL_PROXY (trust_env=False ignores those)."
+    )
 
 
 def translate(
@@ -260,9 +278,11 @@ class Transport:
                 allow_redirects=False,
                 proxy=self._proxy,
             )
-        except _TRANSPORT_ERRORS:
+        except _TRANSPORT_ERRORS as exc:
             if self._closed:  # close() cut the connection under this request
                 raise _closed_error() from None
+            if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
+                raise _proxy_error(self._proxy, exc) from exc
             raise
         return response
 
