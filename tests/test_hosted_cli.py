@@ -64,18 +64,7 @@ def test_killed_run_reattaches_instead_of_resubmitting(tmp_path: Path) -> None:
     with DosAIEmulator(batch_interval=0.005, rate_limit=1_000_000_000).in_thread() as emu:
         remote = {"DOS_AI_BASE_URL": emu.base_url, "DOS_AI_API_KEY": emu.api_key}
         args = ["batch", str(source), str(target), "--hosted", "--poll-interval", "0.05"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dosai_async.cli", *args],
-            cwd=ROOT,
-            env=env(**remote),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(state.exists, process)
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=TIMEOUT)
+        _kill_once_submitted(args, remote, state)
         assert not target.exists()  # killed before the batch was done
         again = dosai(*args, **remote)
         assert again.returncode == 0, again.stderr
@@ -145,18 +134,7 @@ def test_cancel_stops_the_batch_a_killed_run_left(tmp_path: Path) -> None:
     with dosai_serve(TIMEOUT, "--batch-interval", "0.2") as url:
         remote = {"DOS_AI_BASE_URL": url, "DOS_AI_API_KEY": "dos_sk_anything"}
         args = ["batch", str(source), str(target), "--hosted", "--poll-interval", "0.05"]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dosai_async.cli", *args],
-            cwd=ROOT,
-            env=env(**remote),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for(state.exists, process)
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=TIMEOUT)
+        _kill_once_submitted(args, remote, state)
         batch_id = json.loads(state.read_text())["batch_id"]
         cancelled = dosai(*args, "--cancel", **remote)
         with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as client:
@@ -216,3 +194,19 @@ def test_cancel_usage_errors(flags: list[str], message: str, tmp_path: Path) -> 
     result = dosai("batch", "in.jsonl", str(tmp_path / "out.jsonl"), *flags)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def _kill_once_submitted(args: list[str], remote: dict[str, str], state: Path) -> None:
+    """Run ``dosai ARGS`` and SIGKILL it as soon as its state file exists (batch created)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dosai_async.cli", *args],
+        cwd=ROOT,
+        env=env(**remote),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(state.exists, process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=TIMEOUT)
