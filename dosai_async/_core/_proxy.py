@@ -12,7 +12,7 @@ from __future__ import annotations
 import urllib.request
 from urllib.parse import urlsplit
 
-from ._exceptions import DosAIError
+from ._exceptions import APIConnectionError, DosAIError
 
 _SCHEMES = ("http", "https")
 
@@ -52,3 +52,15 @@ def _hide_auth(url: str) -> str:
     """The URL without ``user:password@``: an error message must not print credentials."""
     _, at, tail = url.rpartition("@")
     return f"***@{tail}" if at else url
+
+
+def proxy_error(proxy: str, reply: str | None) -> APIConnectionError:
+    """A failure at the proxy, said as one (otherwise it reads like the API is down), with
+    its credentials left out; ``reply`` is the proxy's own answer, if it gave one."""
+    parts = urlsplit(proxy)
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    why = "it could not be reached" if reply is None else f"it answered {reply}"
+    return APIConnectionError(
+        f"Connection failed at the proxy {shown} ({why}); the proxy comes from the proxy= "
+        "argument or $HTTPS_PROXY / $HTTP_PROXY / $ALL_PROXY (trust_env=False ignores those)."
+    )

@@ -19,7 +19,6 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
@@ -27,6 +26,7 @@ import attrs
 from ._deadline import AttemptTimeout
 from ._exceptions import APIConnectionError, APITimeoutError, DosAIError
 from ._multipart import Multipart, payload
+from ._proxy import proxy_error
 
 logger = logging.getLogger("dosai_async")
 
@@ -121,20 +121,6 @@ def map_errors(*, response_started: bool = False, deadline: str = "total") -> It
 
 
 _PROXY_ERRORS = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)
-
-
-def _proxy_error(proxy: str, exc: BaseException) -> APIConnectionError:
-    """A failure at the proxy, said as one: otherwise it reads like the API is down."""
-    parts = urlsplit(proxy)
-    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
-        why = f"it answered {exc.status} {exc.message}"
-    else:
-        why = "it could not be reached"
-    return APIConnectionError(
-        f"Connection failed at the proxy {shown} ({why}); the proxy comes from the proxy= "
-        "argument or $HTTPS_PROXY / $HTTP_PROXY / $ALL_PROXY (trust_env=False ignores those)."
-    )
 
 
 def translate(
@@ -282,7 +268,9 @@ class Transport:
             if self._closed:  # close() cut the connection under this request
                 raise _closed_error() from None
             if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
-                raise _proxy_error(self._proxy, exc) from exc
+                answer = exc if isinstance(exc, aiohttp.ClientHttpProxyError) else None
+                reply = None if answer is None else f"{answer.status} {answer.message}"
+                raise proxy_error(self._proxy, reply) from exc
             raise
         return response
 
