@@ -338,6 +338,20 @@ async def test_batch_fault_failed_from_python(sdk: openai.AsyncOpenAI, emu: DosA
     assert done.output_file_id is None
 
 
+async def test_a_batch_fault_waits_for_the_create_past_lists_and_polls(
+    sdk: openai.AsyncOpenAI, emu: DosAIEmulator
+) -> None:
+    """A fault queued on "batches" goes to the next create: a list or a retrieve first (as
+    ``run_file`` does) does not use it up; "batch-status" faults hit those reads."""
+    emu.enqueue(Fault.batch_failed("bad input"), route="batches")
+    emu.enqueue(Fault.status(503), route="batch-status")
+    with pytest.raises(openai.InternalServerError):
+        await sdk.with_options(max_retries=0).batches.list()
+    await sdk.batches.list()
+    done = await settle(sdk, (await start_batch(sdk, [line(0)])).id)
+    assert done.status == "failed"
+
+
 async def test_batch_with_lines_for_another_endpoint_fails_validation(
     sdk: openai.AsyncOpenAI,
 ) -> None:

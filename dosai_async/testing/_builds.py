@@ -100,9 +100,11 @@ def route_table(api: Api, batch: BatchApi, chat: Build) -> list[tuple[str, str, 
         ("DELETE", "/v1/files/{id}", "files", by_id(batch.file_delete)),
         ("GET", "/v1/files/{id}/content", "files", by_id(batch.file_content)),
         ("POST", "/v1/batches", "batches", by_fault(batch.create)),
-        ("GET", "/v1/batches", "batches", by_query(batch.batch_list)),
-        ("GET", "/v1/batches/{id}", "batches", by_id(batch.batch)),
-        ("POST", "/v1/batches/{id}/cancel", "batches", by_id(batch.cancel)),
+        # Reads and cancels have their own fault route: a fault queued for "batches" waits
+        # for the next create, however many polls and lists come first.
+        ("GET", "/v1/batches", "batch-status", by_query(batch.batch_list)),
+        ("GET", "/v1/batches/{id}", "batch-status", by_id(batch.batch)),
+        ("POST", "/v1/batches/{id}/cancel", "batch-status", by_id(batch.cancel)),
         ("*", "/{tail:.*}", None, unknown_path),
     ]
 

@@ -16,7 +16,7 @@ from ._faults import Fault
 
 __all__ = ["ROUTES", "FaultSchedule"]
 
-ROUTES = ("chat", "models", "embeddings", "files", "batches", "account")
+ROUTES = ("chat", "models", "embeddings", "files", "batches", "batch-status", "account")
 
 
 @attrs.frozen

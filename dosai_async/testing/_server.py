@@ -281,9 +281,10 @@ class DosAIEmulator:
         """Give the route's next requests these faults, in order (``times`` rounds).
 
         Routes: "chat" (``POST /v1/chat/completions``), "models" (``GET /v1/models...``),
-        "embeddings", "files" (``/v1/files...``), "batches" (``/v1/batches...``; a batch fault
-        such as ``Fault.batch_expired()`` goes to the next create) and "account"
-        (``/v1/key``, ``/v1/user/balance``).
+        "embeddings", "files" (``/v1/files...``), "batches" (``POST /v1/batches``: the next
+        create, whatever polls come first; batch faults such as ``Fault.batch_expired()`` go
+        there), "batch-status" (list, retrieve and cancel) and "account" (``/v1/key``,
+        ``/v1/user/balance``).
         """
         self._schedule.enqueue(route, faults, times)
 
