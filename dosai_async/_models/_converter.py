@@ -393,8 +393,3 @@ def dumps_text(data: Any, indent: int | None = None) -> str:
     if indent == 2:  # the common case (openai's to_json default) stays on orjson
         return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
     return json.dumps(data, indent=indent, ensure_ascii=False)
-
-
-def to_plain(obj: object) -> Mapping[str, Any] | Any:
-    """Unstructure attrs models; leave mappings and everything else as they are."""
-    return _fast.unstructure(obj) if attrs.has(type(obj)) else obj

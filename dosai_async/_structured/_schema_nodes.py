@@ -45,10 +45,6 @@ class SchemaError(DosAIError, TypeError):
     __module__ = PUBLIC_MODULE
 
 
-def _is_attrs_class(tp: Any) -> bool:
-    return isinstance(tp, type) and attrs.has(tp)
-
-
 def _class_doc(cls: type) -> str | None:
     return parse_docstring(cls.__doc__).prose or None
 
