@@ -201,26 +201,37 @@ class Target(NamedTuple):
     at_least: bool  # True: ratio >= limit is met; False: ratio <= limit is met
 
 
-def targets(s1_case: str) -> list[Target]:
-    """The issue's targets for this SDK, as ratios measured by this suite."""
+def targets(s1_cases: list[str]) -> list[Target]:
+    """Issue #15's targets for this SDK, as ratios measured by this suite.
+
+    S3 wall time is held to the floor's within 5% (the issue says ×1.0; a single S3
+    repetition of 10 s per client cannot resolve finer than that).
+    """
+    s1 = [
+        Target(f"S1 req/s at {case} vs floor", "S1", case, "dosai", "rps", FLOOR, 0.85, True)
+        for case in s1_cases
+    ]
+    top = s1_cases[-1] if s1_cases else ""
     return [
-        Target("S1 req/s at c=256 vs floor", "S1", s1_case, "dosai", "rps", FLOOR, 0.8, True),
-        Target("S1 req/s at c=256 vs default openai", "S1", s1_case, "dosai", "rps", "openai",
+        *s1,
+        Target(f"S1 req/s at {top} vs default openai", "S1", top, "dosai", "rps", "openai",
                5.0, True),
         Target("S2 client CPU per chunk vs floor", "S2", "", "dosai", "cpu_ms_per_1000", FLOOR,
-               2.5, False),
+               2.0, False),
         Target("S3 wall vs ideal", "S3", "", "dosai", "wall_vs_ideal", "", 1.05, False),
+        Target("S3 wall vs raw aiohttp (floor)", "S3", "", "dosai", "wall_s", FLOOR, 1.05,
+               False),
         Target("S3 RSS growth vs raw aiohttp (floor)", "S3", "", "dosai", "rss_growth_mb", FLOOR,
-               1.5, False),
-        Target("S4 p50 first delta vs floor", "S4", "", "dosai", "p50_us", FLOOR, 1.2, False),
+               1.2, False),
+        Target("S4 p50 first delta vs floor", "S4", "", "dosai", "p50_us", FLOOR, 1.15, False),
         Target("S5 batch req/s vs raw baseline", "S5", "", "dosai-batch", "rps", "floor-gather",
-               0.8, True),
+               0.85, True),
         Target("import time vs `import openai`", "import", "", "import-dosai-client", "ms",
                "import-openai", 0.5, False),
     ]  # fmt: skip
 
 
-def target_table(records: list[Record], s1_case: str) -> list[str]:
+def target_table(records: list[Record], s1_cases: list[str]) -> list[str]:
     """Each target with the measured median ratio (min-max) and whether it is met."""
     lines = [
         "### Targets (this SDK, medians of per-repetition ratios)",
@@ -228,7 +239,7 @@ def target_table(records: list[Record], s1_case: str) -> list[str]:
         "| target | limit | measured | met |",
         "|---|---|---|---|",
     ]
-    for target in targets(s1_case):
+    for target in targets(s1_cases):
         if target.base:
             found = ratios(
                 records, target.scenario, target.case, target.row, target.metric, target.base
@@ -379,8 +390,8 @@ def _tables(records: list[Record], config: dict[str, Any]) -> list[str]:
     params = _table_params(config)
     for scenario in TABLES:
         lines += scenario_table(records, scenario, params.get(scenario, {}))
-    s1_case = f"c={max(config['s1_concurrency'])}"
-    return lines + target_table(records, s1_case)
+    s1_cases = [f"c={c}" for c in sorted(config["s1_concurrency"])]
+    return lines + target_table(records, s1_cases)
 
 
 def _table_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
