@@ -83,6 +83,8 @@ _delta = st.fixed_dictionaries(
         "role": _scalars,
         "content": _scalars,
         "reasoning": _scalars,
+        "reasoning_content": _scalars,
+        "refusal": _scalars,
         "tool_calls": st.one_of(
             st.none(),
             st.lists(
@@ -121,6 +123,23 @@ def test_fast_and_detailed_agree_on_arbitrary_chunks(payload: dict[str, Any]) ->
             _detailed(payload, d.ChatCompletionChunk)
         return
     assert fast == _detailed(payload, d.ChatCompletionChunk)
+
+
+def test_chunks_built_through_their_dict_are_frozen_and_equal() -> None:
+    """The stream's models are built by one dict store (see ``_codegen``), not ``__init__``:
+    the result equals the ``__init__``-built value and refuses assignment the same way."""
+    payload = {"id": "c", "choices": [{"index": 0, "delta": {"content": "a"}}], "created": 1}
+    chunk = _converter.structure(payload, d.ChatCompletionChunk)
+    delta = d.ChoiceDelta(content="a")
+    expected = d.ChatCompletionChunk(id="c", created=1, choices=[d.ChunkChoice(delta=delta)])
+    assert chunk == expected
+    assert chunk.choices[0].delta.role is None
+    for model in (chunk, chunk.choices[0], chunk.choices[0].delta):
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            model.extra = {}  # type: ignore[misc]
+    # A delta's usual payload takes the shortcut; one with a non-string goes field by field.
+    with pytest.raises(d.ResponseValidationError, match="content"):
+        _converter.structure({"choices": [{"delta": {"content": 1}}]}, d.ChatCompletionChunk)
 
 
 @attrs.frozen

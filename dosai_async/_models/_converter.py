@@ -20,13 +20,9 @@ Plan:
 
 from __future__ import annotations
 
-import array
-import base64
-import binascii
 import enum
 import functools
 import json
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -41,6 +37,7 @@ from dosai_async._core._exceptions import ResponseValidationError
 from dosai_async._core._meta import ResponseMeta
 
 from ._codegen import NO_EXTRA, check_nesting, make_fast_structure, set_extra
+from ._vectors import BadVector, decode_vector
 
 T = TypeVar("T")
 
@@ -177,10 +174,6 @@ def _enum_hook(cls: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
     return structure
 
 
-class _BadVector(ValueError):
-    """An embedding that is neither a list of numbers nor base64 of float32 values."""
-
-
 def _optional_of(tp: Any) -> Any:
     args: tuple[Any, ...] = getattr(tp, "__args__", ())
     if len(args) == 2 and type(None) in args:
@@ -229,40 +222,12 @@ def _configure(converter: cattrs.Converter, *, detailed: bool) -> cattrs.Convert
     converter.register_unstructure_hook_factory(is_pydantic_model, _pydantic_unstructure)
     # Open JSON objects (``pricing``, tool ``parameters``) pass through as parsed.
     converter.register_structure_hook_func(_is_open_object, lambda v, _: _expect_dict(v))
-    converter.register_structure_hook_func(_is_vector, lambda v, _: _vector(v))
+    converter.register_structure_hook_func(_is_vector, lambda v, _: decode_vector(v))
     return converter
 
 
 def _is_vector(tp: Any) -> bool:
     return bool(tp == list[float])
-
-
-def _vector(value: Any) -> list[float]:
-    """An embedding: a JSON array of numbers, or base64 of little-endian float32 bytes.
-
-    ``list[float]`` is only the embedding vector in these models. The array check runs in C
-    (``array('d', ...)`` refuses anything but numbers), not once per element in Python:
-    a batch of 256 vectors of 2560 holds 655,360 of them.
-    """
-    if value.__class__ is list:
-        try:
-            return array.array("d", value).tolist()  # also makes a JSON 0 the float 0.0
-        except TypeError:
-            raise _BadVector("expected a list of numbers") from None
-    if value.__class__ is not str:
-        raise _BadVector(
-            f"expected a list of floats or a base64 string, not {type(value).__name__}"
-        )
-    try:
-        packed = base64.b64decode(value, validate=True)
-    except binascii.Error:
-        raise _BadVector("expected base64 of float32 values, got invalid base64") from None
-    if len(packed) % 4:
-        raise _BadVector(f"expected base64 of float32 values, got {len(packed)} bytes")
-    floats = array.array("f", packed)
-    if sys.byteorder == "big":  # the wire is little-endian
-        floats.byteswap()
-    return floats.tolist()
 
 
 def _is_open_object(tp: Any) -> bool:
@@ -294,15 +259,22 @@ def structurer(cls: type[T]) -> Callable[[Any], T]:
     return function
 
 
-def _make_structurer(cls: type[T]) -> Callable[[Any], T]:
+def raw_structurer(cls: type[T]) -> Callable[[Any], T]:
+    """``structurer`` minus the wrapper (a frame per chunk): it raises plain exceptions, which
+    ``validation_error`` turns into the ``ResponseValidationError`` that names the field."""
     hook = _fast.get_structure_hook(cls)
     fast: Callable[[Any], T] = getattr(hook, "fast", None) or (lambda data: hook(data, cls))
+    return fast
+
+
+def _make_structurer(cls: type[T]) -> Callable[[Any], T]:
+    fast = raw_structurer(cls)
 
     def structure(data: Any) -> T:
         try:
             return fast(data)
         except Exception as exc:
-            raise _validation_error(data, cls, exc) from None
+            raise validation_error(data, cls, exc) from None
 
     return structure
 
@@ -322,7 +294,8 @@ def structure(data: Any, cls: type[T], response: ResponseMeta | None = None) -> 
     return obj
 
 
-def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseValidationError:
+def validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseValidationError:
+    """Why ``data`` does not fit ``cls``, field by field (after the fast path failed)."""
     try:
         _detailed.structure(data, cls)
     except Exception as exc:
@@ -336,7 +309,7 @@ def _validation_error(data: Any, cls: type, fast_exc: Exception) -> ResponseVali
 def _describe(exc: BaseException, tp: type | None) -> str:
     # cattrs words every ValueError alike; ours already says which values were allowed, and
     # a pydantic model's ValidationError lists its own findings.
-    if isinstance(exc, (_NotAMember, _BadVector)):
+    if isinstance(exc, (_NotAMember, BadVector)):
         return str(exc)
     findings = _pydantic_findings(exc)
     if findings:  # cattrs appends the path to the model; pydantic's paths go inside it

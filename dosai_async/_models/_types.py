@@ -191,7 +191,7 @@ class ChoiceDeltaToolCall(WireModel):
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # built per event: see _codegen._dict_setter
 class ChoiceDelta(WireModel):
     """What one chunk adds to a choice."""
 
@@ -215,7 +215,7 @@ class ChunkChoice(WireModel):
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # built per event: see _codegen._dict_setter
 class ChatCompletionChunk(WireModel):
     """One streamed event. ``usage`` may arrive on any chunk, often one with no choices."""
 

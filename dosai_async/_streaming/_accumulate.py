@@ -205,7 +205,7 @@ class _ChoiceState:
 
 # Deltas are folded into one string per this many: a delta is often one short word, and a
 # str object per word (about 56 bytes each) adds up across 1,000 concurrent streams.
-_FOLD = 16
+_FOLD = 8
 
 
 class _Text:
@@ -217,21 +217,28 @@ class _Text:
         self.blocks: list[str] = []
         self.tail = [first]
 
-    def add(self, text: str) -> None:
-        tail = self.tail
-        tail.append(text)
-        if len(tail) == _FOLD:
-            self.blocks.append("".join(tail))
-            tail.clear()
+    def fold(self) -> None:
+        tail, blocks = self.tail, self.blocks
+        block = "".join(tail)
+        tail.clear()
+        # Blocks of doubling sizes (a binary counter): a few string headers per stream, and
+        # O(n log n) copying however long it runs.
+        while blocks and len(blocks[-1]) <= len(block):
+            block = blocks.pop() + block
+        blocks.append(block)
 
     def value(self) -> str:
         return "".join(self.blocks) + "".join(self.tail)
 
 
 def _append(text: _Text | None, delta: str) -> _Text:
+    """Add ``delta`` to ``text`` (a new ``_Text`` if None); the append is inline, per chunk."""
     if text is None:
         return _Text(delta)
-    text.add(delta)
+    tail = text.tail
+    tail.append(delta)
+    if len(tail) == _FOLD:
+        text.fold()
     return text
 
 

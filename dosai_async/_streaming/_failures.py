@@ -19,6 +19,20 @@ def too_large(exc: EventTooLarge) -> APIConnectionError:
     )
 
 
+def ended_early(events: int, *, started: bool) -> APIConnectionError:
+    """The error of a body that ended without ``[DONE]`` and with a choice unfinished."""
+    if not events:  # empty, or keep-alives only: a dropped stream, safe to retry
+        return APIConnectionError(
+            "The stream ended before its first event (the body was empty or held only "
+            "keep-alive comments)."
+        )
+    return APIConnectionError(
+        "The stream was cut off before it finished (no [DONE] and a choice without "
+        "finish_reason); the partial result is attached.",
+        response_started=started,
+    )
+
+
 def not_an_event_stream(prefix: bytes, errors: ResponseErrors) -> DosAIError:
     """The error of a body that produced no event: a JSON error sent in-band, or whatever
     ``prefix`` (its first bytes) shows it was instead."""

@@ -38,13 +38,12 @@ from dosai_async._core._exceptions import (
     APIConnectionError,
     APIStreamError,
     DosAIError,
-    ResponseValidationError,
 )
 from dosai_async._models import _converter
 from dosai_async._models._types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 
 from ._accumulate import ChunkAccumulator
-from ._failures import not_an_event_stream, too_large
+from ._failures import ended_early, not_an_event_stream, too_large
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._stats import StreamStats, stream_stats
 from ._text import TextDeltas
@@ -55,7 +54,9 @@ T = TypeVar("T")
 # How much of a body that produced no SSE event is kept to explain what it was instead.
 _NON_SSE_PREFIX = 64 * 1024
 
-_structure_chunk = _converter.structurer(ChatCompletionChunk)
+_NO_EVENTS: list[ServerSentEvent] = []  # never mutated: only ever replaced by a read's events
+# The generated hook itself: _on_event catches its failures (one frame less per chunk).
+_structure_chunk = _converter.raw_structurer(ChatCompletionChunk)
 
 #: Told what a released stream accumulated, and the error that ended it if one did.
 OnRelease = Callable[[ChatCompletion, DosAIError | None], None]
@@ -241,6 +242,8 @@ class AsyncStream(Generic[T]):
             self._fail(exc)
         finally:
             self._read_index = index
+        # The read is used up: hold none of its events while waiting for the next one.
+        self._read_events = _NO_EVENTS
         return None
 
     async def _read_more(self) -> None:
@@ -280,8 +283,11 @@ class AsyncStream(Generic[T]):
         return (None, name) if left is None else (max(left, 0.0), name)
 
     def _on_bytes(self, data: bytes) -> None:
-        if not self._events and len(self._prefix) < _NON_SSE_PREFIX:
-            self._prefix += data[:_NON_SSE_PREFIX]
+        if not self._events:  # kept to describe a body that is no event stream, if it is not
+            if len(self._prefix) < _NON_SSE_PREFIX:
+                self._prefix += data[:_NON_SSE_PREFIX]
+        elif self._prefix:
+            self._prefix = b""  # it is one: no stream holds its first read to the end
         try:
             self._read_events, self._read_index = self._decoder.feed(data), 0
         except EventTooLarge as exc:
@@ -308,12 +314,10 @@ class AsyncStream(Generic[T]):
             raise self._errors().in_band(data)
         try:  # free until it raises (3.11 zero-cost try)
             chunk = _structure_chunk(payload)
-        except ResponseValidationError as exc:  # rebuilt from the event's text: masked
-            raise self._errors().invalid(exc.message, data, errors=exc.errors) from None
-        self._on_chunk(chunk)
-        return chunk
-
-    def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
+        except Exception as exc:  # rebuilt from the event's text: masked
+            error = _converter.validation_error(payload, ChatCompletionChunk, exc)
+            raise self._errors().invalid(error.message, data, errors=error.errors) from None
+        # The chunk's bookkeeping, inline: this runs once per event.
         now = self._read_at
         gap = now - self._last_event_at
         if gap > self._max_gap and self._first_content_at is not None:
@@ -321,6 +325,7 @@ class AsyncStream(Generic[T]):
         self._last_event_at = now
         if self._acc.add(chunk) and self._first_content_at is None:
             self._first_content_at = now  # idle replaces first_token (see the watchdog)
+        return chunk
 
     def _on_end(self) -> None:
         self._decoder.flush()  # an unterminated last event is discarded (WHATWG)
@@ -329,16 +334,7 @@ class AsyncStream(Generic[T]):
             return
         if not self._events and self._decoder.data_seen:
             raise not_an_event_stream(self._prefix, self._errors())
-        if not self._events:  # empty, or keep-alives only: a dropped stream, safe to retry
-            raise APIConnectionError(
-                "The stream ended before its first event (the body was empty or held only "
-                "keep-alive comments)."
-            )
-        raise APIConnectionError(
-            "The stream was cut off before it finished (no [DONE] and a choice without "
-            "finish_reason); the partial result is attached.",
-            response_started=self._first_content_at is not None,
-        )
+        raise ended_early(self._events, started=self._first_content_at is not None)
 
     def _errors(self) -> ResponseErrors:
         """Where this stream's bytes become errors (built only when one is raised)."""
