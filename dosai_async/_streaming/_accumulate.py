@@ -86,11 +86,13 @@ class _Extra:
     __slots__ = ("seen", "values")
 
     def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
+        self.values: dict[str, Any] | None = None  # made by the first add: most streams have none
         self.seen: Mapping[str, Any] | None = None
 
     def add(self, extra: Mapping[str, Any]) -> None:
         values = self.values
+        if values is None:
+            values = self.values = {}
         self.seen = extra
         for key, value in extra.items():
             if value is None:
@@ -205,7 +207,7 @@ class _ChoiceState:
 
 # Deltas are folded into one string per this many: a delta is often one short word, and a
 # str object per word (about 56 bytes each) adds up across 1,000 concurrent streams.
-_FOLD = 8
+_FOLD = 4
 
 
 class _Text:
@@ -262,7 +264,7 @@ class ChunkAccumulator:
         self.chunks = 0
         self.usage: CompletionUsage | None = None
         self._choices: dict[int, _ChoiceState] = {}
-        self._header: dict[str, Any] = {}
+        self._header: tuple[str, int, str] | None = None  # id, created, model: the first chunk's
         self._fingerprint: str | None = None
         self._tier: str | None = None
         self._extra = _Extra()
@@ -270,8 +272,8 @@ class ChunkAccumulator:
     def add(self, chunk: ChatCompletionChunk) -> bool:
         """Merge a chunk; True if it carried content or finished a choice."""
         self.chunks += 1
-        if not self._header:
-            self._take_header(chunk)
+        if self._header is None:
+            self._header = (chunk.id, chunk.created, chunk.model)
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.system_fingerprint is not None:
@@ -296,9 +298,6 @@ class ChunkAccumulator:
                 state.extra.add(choice.extra)
         return carried
 
-    def _take_header(self, chunk: ChatCompletionChunk) -> None:
-        self._header = {"id": chunk.id, "created": chunk.created, "model": chunk.model}
-
     def all_finished(self) -> bool:
         """True when at least one choice exists and every choice has a finish_reason."""
         choices = self._choices.values()
@@ -314,5 +313,10 @@ class ChunkAccumulator:
             service_tier=self._tier,
             extra=self._extra.mapping(),
             response=meta,
-            **self._header,
+            **_header_fields(self._header),
         )
+
+
+def _header_fields(header: tuple[str, int, str] | None) -> dict[str, Any]:
+    """``id``, ``created`` and ``model`` of the first chunk (the model's defaults if none came)."""
+    return {} if header is None else dict(zip(("id", "created", "model"), header, strict=True))
