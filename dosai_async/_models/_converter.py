@@ -349,9 +349,9 @@ def to_dict(model: object) -> dict[str, Any]:
     return data
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse JSON (orjson); raises ``JSONDecodeError`` (a ``ValueError``)."""
-    return orjson.loads(data)
+#: Parse JSON (orjson); raises ``JSONDecodeError`` (a ``ValueError``). orjson's own function,
+#: not a wrapper: a stream calls it once per event.
+loads: Callable[[bytes | bytearray | memoryview | str], Any] = orjson.loads
 
 
 def dumps(obj: Any) -> bytes:

@@ -296,10 +296,12 @@ class AsyncStream(Generic[T]):
 
     def _on_event(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
         self._events += 1
-        data = event.data
-        if event.event == "error":
-            raise self._errors().in_band(data)
-        if event.event != "message" or not data:
+        kind, data = event.event, event.data
+        if kind != "message":
+            if kind == "error":
+                raise self._errors().in_band(data)
+            return None
+        if not data:
             return None
         if data == "[DONE]":
             self._done = True
@@ -310,7 +312,7 @@ class AsyncStream(Generic[T]):
             raise self._errors().invalid(
                 "a stream event is not valid JSON", data, quote=200
             ) from None
-        if type(payload) is dict and payload.get("error") is not None:
+        if type(payload) is dict and "error" in payload and payload["error"] is not None:
             raise self._errors().in_band(data)
         try:  # free until it raises (3.11 zero-cost try)
             chunk = _structure_chunk(payload)
