@@ -386,3 +386,21 @@ async def test_tokens_per_second_when_everything_arrives_at_once(serve: Serve) -
         await stream.final()
     assert stream.stats.tokens_per_second is not None
     assert stream.stats.tokens_per_second > 0
+
+
+@pytest.mark.parametrize("count", [1, 3, 4, 5, 37, 1000])
+def test_accumulated_text_is_every_delta_in_order(count: int) -> None:
+    """The text a stream keeps for ``final()`` (folded into blocks of doubling size as it
+    grows) is every delta, in order, for content and reasoning alike."""
+    from dosai_async._streaming._accumulate import ChunkAccumulator
+
+    accumulator = ChunkAccumulator()
+    deltas = [f"<{i}>" + "é" * (i % 3) for i in range(count)]
+    for text in deltas:
+        delta = d.ChoiceDelta(content=text, reasoning=text[::-1])
+        accumulator.add(d.ChatCompletionChunk(id="c", choices=[d.ChunkChoice(delta=delta)]))
+        if count == 37 and text == deltas[20]:  # a snapshot mid-way is what arrived so far
+            assert accumulator.snapshot().choices[0].message.content == "".join(deltas[:21])
+    message = accumulator.snapshot().choices[0].message
+    assert message.content == "".join(deltas)
+    assert message.reasoning == "".join(t[::-1] for t in deltas)
