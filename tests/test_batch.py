@@ -321,8 +321,26 @@ def _batch_tasks() -> list[asyncio.Task[Any]]:
     return [
         task
         for task in asyncio.all_tasks()
-        if task is not current and "_batch" in repr(task.get_coro())
+        if task is not current and "_batch" in _code_file(task.get_coro())
     ]
+
+
+def _code_file(coro: object) -> str:
+    """The file a task's coroutine was defined in (its repr names only the function)."""
+    code = getattr(coro, "cr_code", None)
+    return code.co_filename if code is not None else ""
+
+
+async def test_the_task_helper_sees_batch_tasks(client: AsyncDosAI) -> None:
+    """``_batch_tasks`` finds a running batch's workers, so its empty answers mean something."""
+    batch = client.chat.completions.batch(
+        [ask(0, extra_headers={"X-Emulator-Fault": "stall-before-headers=0.2"})]
+    )
+    waiting = asyncio.ensure_future(batch)
+    await asyncio.sleep(0.05)
+    assert _batch_tasks()
+    await waiting
+    assert _batch_tasks() == []
 
 
 async def test_stop_before_consuming_pulls_nothing_more(client: AsyncDosAI) -> None:

@@ -6,12 +6,16 @@
     results = await batch                      # input order: ChatCompletion | DosAIError
     async for item in batch: ...               # or: BatchItem as each one completes
 
-Plan: a *feeder* task pulls requests lazily and starts one task per item, never holding
-more than ``concurrency`` + a small buffer of items that were pulled and not yet handed to
-the consumer; each item task (``_batch_item``) sends through one shared ``AdaptivePacer``
-(``_batch_pacer``); finished items go to a queue that the consumer drains. The consumer
-frees room for the next item, so a consumer that stops reading stops the sending (back
-pressure) and a generator of a million requests is never materialised.
+Plan: workers, not a task per item. Each worker pulls the next request, runs it
+(``_batch_item``: every send passes one shared ``AdaptivePacer``, ``_batch_pacer``), hands the
+result over, and pulls again; a worker that pulls an item starts the next worker, up to
+``concurrency`` workers when awaited and ``held_at_most(concurrency)`` when iterated, so a
+batch of three requests starts three. Awaited, a worker stores each result at its index and
+the awaiting task wakes only when a worker ends; iterated, finished items go to a queue
+that the consumer drains, and a worker pulls only once the consumer has freed room for it
+(back pressure: a consumer that stops reading stops the sending, and a generator of a
+million requests is never materialised). Per item, the happy path creates no task, no
+future, no timer and no ``BatchItem`` unless one is handed out.
 
 Decisions:
 
@@ -35,14 +39,22 @@ Decisions:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any, TypedDict
 
 from dosai_async._core._exceptions import DosAIError
 from dosai_async._models._params import CreateFn
 from dosai_async._models._types import ChatCompletion
 
-from ._item import BatchItem, BatchStats, ItemRunner, PolicyFn
+from ._item import BatchItem, BatchStats, ItemRunner, PolicyFn, Track
 from ._pacer import AdaptivePacer
 
 #: What a batch takes: an iterable or async iterable of ``create`` keyword mappings.
@@ -106,12 +118,17 @@ class Batch:
         self._requests = requests
         self._on_result = on_result
         self._limit = held_at_most(concurrency)
+        self._workers_at_most = concurrency  # awaiting; iterating: self._limit (see __aiter__)
         self._consumed = False
         self._queue: asyncio.Queue[BatchItem | object] = asyncio.Queue()
-        self._room = asyncio.Semaphore(self._limit)  # items pulled and not yet delivered
-        self._tasks: set[asyncio.Task[BatchItem | None]] = set()
-        self._feeder: asyncio.Task[None] | None = None
+        self._room: asyncio.Semaphore | None = None  # iterating: items pulled, not yet delivered
+        self._results: list[ChatCompletion | DosAIError | None] | None = None  # awaiting
+        self._source: Iterator[Mapping[str, Any]] | None = None
+        self._async_source: AsyncIterator[Mapping[str, Any]] | None = None
+        self._pulling = asyncio.Lock()  # an async source is pulled by one worker at a time
+        self._workers: set[asyncio.Task[None]] = set()
         self._pulled = 0
+        self._ended = False  # the input is exhausted (or failed, or the batch stopped)
 
     def __repr__(self) -> str:
         stats = self.stats
@@ -123,9 +140,9 @@ class Batch:
         return self._gather().__await__()
 
     def __aiter__(self) -> AsyncIterator[BatchItem]:
-        if self._consumed:
-            raise RuntimeError("a Batch can be consumed once; create a new one to run again")
-        self._consumed = True
+        self._claim()
+        self._room = asyncio.Semaphore(self._limit)
+        self._workers_at_most = self._limit  # the buffer's workers send while the consumer is busy
         return self._iterate()
 
     async def aclose(self) -> None:
@@ -138,90 +155,143 @@ class Batch:
         """Send nothing more: requests on the wire finish and are yielded, then it ends."""
         self._runner.stopping = True
         self._pacer.close()
-        if self._feeder is not None:
-            self._feeder.cancel()
-        for task in self._tasks:
+        for task in self._workers:
             if task not in self._runner.sending:
                 task.cancel()
 
+    def _claim(self) -> None:
+        if self._consumed:
+            raise RuntimeError("a Batch can be consumed once; create a new one to run again")
+        self._consumed = True
+
     async def _gather(self) -> list[ChatCompletion | DosAIError]:
-        results: list[ChatCompletion | DosAIError | None] = []
-        async for item in self:
-            if item.index >= len(results):
-                results.extend([None] * (item.index + 1 - len(results)))
-            results[item.index] = item.result
-        results.extend([None] * (self._pulled - len(results)))
+        """Every result in input order. Each worker stores its results where they belong,
+        so the awaiting task wakes when a worker ends, not once per item."""
+        self._claim()
+        results = self._results = []
+        try:
+            async for _ in self._events():
+                pass  # only failures and the end come here
+        finally:
+            await self._cancel_all()
         return [_stopped() if result is None else result for result in results]
 
     async def _iterate(self) -> AsyncIterator[BatchItem]:
-        self._feeder = asyncio.create_task(self._feed())
+        room = self._room
+        assert room is not None
         try:
-            while not (self._feeder.done() and not self._tasks and self._queue.empty()):
-                got = await self._queue.get()
-                if isinstance(got, _Failure):
-                    raise got.error
-                if isinstance(got, BatchItem):
-                    yield self._deliver(got)
+            async for item in self._events():
+                room.release()
+                if self._on_result is not None:
+                    self._on_result(item)
+                yield item
         finally:
             await self._cancel_all()
 
-    def _deliver(self, item: BatchItem) -> BatchItem:
-        self._room.release()
-        if self._on_result is not None:
-            self._on_result(item)
-        return item
+    async def _events(self) -> AsyncIterator[BatchItem]:
+        """Items queued by the workers (when iterating), until every worker has ended."""
+        self._start_worker()
+        while self._workers or not self._queue.empty():
+            got = await self._queue.get()
+            if isinstance(got, _Failure):
+                raise got.error
+            if isinstance(got, BatchItem):
+                yield got
 
     async def _cancel_all(self) -> None:
         self._pacer.close()
-        pending = [task for task in (self._feeder, *self._tasks) if task is not None]
-        for task in pending:
+        self._ended = True
+        workers = list(self._workers)
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
 
-    # -- feeding -----------------------------------------------------------------------
+    # -- working -----------------------------------------------------------------------
 
-    async def _feed(self) -> None:
-        """Pull requests one at a time, each only once there is room for it."""
-        await self._room.acquire()
+    def _start_worker(self) -> None:
+        if self._ended or len(self._workers) >= self._workers_at_most:
+            return
+        task = asyncio.create_task(self._work())
+        self._workers.add(task)
+        task.add_done_callback(self._worker_ended)
+
+    async def _work(self) -> None:
+        """Pull an item, run it, hand it over; again, until the input ends or the batch stops.
+
+        Each worker that pulls an item starts the next worker (up to ``held_at_most``), so
+        a batch of three requests starts three workers and a long one ``held_at_most``.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        track = Track(task)
+        runner, results, on_result = self._runner, self._results, self._on_result
+        while True:
+            pulled = await self._pull()
+            if pulled is None:
+                return
+            index, request = pulled
+            self._start_worker()
+            result = await runner.run(request, track)
+            if result is None:  # stopped before it ended: left out
+                if self._room is not None:
+                    self._room.release()
+                continue
+            if results is None:  # iterating: the consumer delivers it and frees its room
+                self._queue.put_nowait(track.item(index, request, result))
+                continue
+            results[index] = result
+            if on_result is not None:
+                on_result(track.item(index, request, result))
+
+    async def _pull(self) -> tuple[int, Mapping[str, Any]] | None:
+        """The next request and its index, once there is room for it; ``None`` at the end."""
+        if self._room is not None:
+            await self._room.acquire()
+        if self._ended or self._runner.stopping:
+            self._ended = True
+            return None
         try:
-            if isinstance(self._requests, AsyncIterable):
-                async for request in self._requests:
-                    if not await self._start(request):
-                        break
-            else:
-                for request in self._requests:
-                    if not await self._start(request):
-                        break
+            request = await self._next_request()
+        except StopAsyncIteration:
+            self._ended = True
+            return None
         except Exception as exc:  # the caller's iterator failed: the batch cannot go on
+            self._ended = True
             self._queue.put_nowait(_Failure(exc))
-        finally:
-            self._queue.put_nowait(_WAKE)
-
-    async def _start(self, request: Mapping[str, Any]) -> bool:
-        """Start the item; False once the batch is stopping (pull nothing more)."""
-        if self._runner.stopping:
-            return False
-        task = asyncio.create_task(self._runner.run(self._pulled, request))
+            return None
+        index = self._pulled
         self._pulled += 1
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        await self._room.acquire()  # room for the next one, before pulling it
-        return not self._runner.stopping
+        if self._results is not None:
+            self._results.append(None)
+        return index, request
 
-    def _finished(self, task: asyncio.Task[BatchItem | None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            self._room.release()
-            self._queue.put_nowait(_WAKE)
+    async def _next_request(self) -> Mapping[str, Any]:
+        """``next`` of the input (``StopAsyncIteration`` at its end, whatever its kind)."""
+        source = self._source
+        if source is None and self._async_source is None:
+            requests = self._requests
+            if isinstance(requests, AsyncIterable):
+                self._async_source = aiter(requests)
+            else:
+                source = self._source = iter(requests)
+        if source is not None:
+            try:
+                return next(source)
+            except StopIteration:
+                raise StopAsyncIteration from None
+        assert self._async_source is not None
+        async with self._pulling:
+            if self._ended:
+                raise StopAsyncIteration
+            return await anext(self._async_source)
+
+    def _worker_ended(self, task: asyncio.Task[None]) -> None:
+        self._workers.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._ended = True  # a bug, or on_result raised: either ends the batch
+            self._queue.put_nowait(_Failure(task.exception()))  # type: ignore[arg-type]
             return
-        error = task.exception()
-        if error is not None:  # a bug, not an item's error: those are results
-            self._queue.put_nowait(_Failure(error))
-            return
-        item = task.result()
-        if item is None:
-            self._room.release()
-        self._queue.put_nowait(_WAKE if item is None else item)
+        self._queue.put_nowait(_WAKE)
 
 
 def held_at_most(concurrency: int) -> int:

@@ -100,23 +100,22 @@ class BatchStats:
         return self.prompt_tokens + self.completion_tokens
 
 
-@attrs.frozen
-class _Call:
-    """A prepared request: ``create`` keyword arguments, its retry policy, its token guess."""
+class Track:
+    """Retry bookkeeping of the item a worker runs; one per worker, reset for each item."""
 
-    params: Mapping[str, Any]  # ``create`` keywords but ``retry`` (see ItemRunner._send)
-    policy: RetryPolicy
-    tokens: float
+    __slots__ = ("attempts", "retrying", "started", "task", "throttled")
 
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task  # the worker's: in ``ItemRunner.sending`` while its request is out
+        self.attempts = 0  # sends, compared with policy.max_retries + 1
+        self.throttled = False  # refused with a 429/503 before
+        self.retrying = False
+        self.started = 0.0  # monotonic time of the first send
 
-@attrs.define
-class _Track:
-    """Retry bookkeeping of one item."""
-
-    attempts: int = 0  # sends, compared with policy.max_retries + 1
-    throttled: bool = False  # refused with a 429/503 before
-    retrying: bool = False
-    started: float = 0.0  # monotonic time of the first send
+    def item(self, index: int, request: Any, result: ChatCompletion | DosAIError) -> BatchItem:
+        """The ``BatchItem`` of the item just run (built only when someone receives it)."""
+        elapsed = time.monotonic() - self.started if self.attempts else 0.0
+        return BatchItem(index, request, result, self.attempts, elapsed)
 
 
 class ItemRunner:
@@ -140,36 +139,52 @@ class ItemRunner:
         #: Tasks with a request on the wire: a graceful stop lets them finish.
         self.sending: set[asyncio.Task[Any]] = set()
 
-    async def run(self, index: int, request: Any) -> BatchItem | None:
-        """The item's final ``BatchItem``; ``None`` when the batch stopped before its end."""
+    async def run(self, request: Any, track: Track) -> ChatCompletion | DosAIError | None:
+        """The item's result; ``None`` when the batch stopped before its end.
+
+        ``track`` is reset here and says afterwards how many sends it took (``Track.item``).
+        """
+        track.attempts = 0
+        track.throttled = False
         try:
-            call = self._prepare(request)
+            params, policy = self._prepare(request)
         except DosAIError as exc:
-            return self._finish(BatchItem(index, request, exc, 0, 0.0))
-        track = _Track()
+            self._stats.failed += 1
+            return exc
         try:
-            result = await self._attempts(call, track)
+            result = await self._attempts(params, policy, track)
         finally:
-            self._stats.retrying -= track.retrying
+            if track.retrying:
+                track.retrying = False
+                self._stats.retrying -= 1
         if result is None:
             return None
-        elapsed = time.monotonic() - track.started
-        return self._finish(BatchItem(index, request, result, track.attempts, elapsed))
+        if isinstance(result, DosAIError):
+            self._stats.failed += 1
+        else:
+            self._stats.succeeded += 1
+        return result
 
-    async def _attempts(self, call: _Call, track: _Track) -> ChatCompletion | DosAIError | None:
+    async def _attempts(
+        self, params: Mapping[str, Any], policy: RetryPolicy, track: Track
+    ) -> ChatCompletion | DosAIError | None:
         """Send until done; ``None`` when the batch stops first."""
+        pacer = self._pacer
+        tokens = self._estimate(params) if pacer.counts_tokens else 0.0
         while True:
             try:
-                permit = self._pacer.try_acquire(call.tokens)
+                permit = pacer.try_acquire(tokens)
                 if permit is None:
-                    permit = await self._pacer.acquire(call.tokens)
+                    permit = await pacer.acquire(tokens)
             except PacerClosed:
                 return None
             if not track.attempts:
                 track.started = time.monotonic()
             track.attempts += 1
-            result = await self._send(call, permit, track)
-            wait = _judge(result, call, track) if isinstance(result, DosAIError) else None
+            result = await self._send(params, policy, permit, track)
+            if result.__class__ is ChatCompletion or not isinstance(result, DosAIError):
+                return result
+            wait = _judge(result, policy, track)
             if wait is None:
                 return result
             if self.stopping:
@@ -179,8 +194,9 @@ class ItemRunner:
                 self._stats.retrying += 1
             await asyncio.sleep(wait)
 
-    def _prepare(self, request: Any) -> _Call:
-        if not isinstance(request, Mapping):
+    def _prepare(self, request: Any) -> tuple[Mapping[str, Any], RetryPolicy]:
+        """The ``create`` keywords (without ``retry``) and the retry policy of a request."""
+        if request.__class__ is not dict and not isinstance(request, Mapping):
             raise invalid_request(f"a request must be a mapping, not {type(request).__name__}")
         if self._prompt_key not in request:
             raise invalid_request(f"a request needs {self._prompt_key!r}")
@@ -197,11 +213,9 @@ class ItemRunner:
             params = {k: v for k, v in request.items() if k not in _OWN_RETRY}
             if isinstance(prompt, Iterator):
                 params[self._prompt_key] = list(prompt)  # sent again on retries
-        return _Call(params, policy, self._estimate(params))
+        return params, policy
 
     def _estimate(self, request: Mapping[str, Any]) -> float:
-        if not self._pacer.counts_tokens:
-            return 0.0
         try:
             prompt = len(_converter.dumps(request[self._prompt_key])) / 4  # ~4 characters a token
         except TypeError:
@@ -212,17 +226,17 @@ class ItemRunner:
         return prompt + reply
 
     async def _send(
-        self, call: _Call, permit: Permit, track: _Track
+        self, params: Mapping[str, Any], policy: RetryPolicy, permit: Permit, track: Track
     ) -> ChatCompletion | DosAIError:
-        task = asyncio.current_task()
-        assert task is not None
+        task = track.task
         self.sending.add(task)
-        self._stats.requests += 1
-        self._stats.in_flight += 1
+        stats = self._stats
+        stats.requests += 1
+        stats.in_flight += 1
         try:
-            completion = await self._create(**call.params, retry=_NO_RETRY)
+            completion = await self._create(**params, retry=_NO_RETRY)
         except DosAIError as exc:
-            self._failed(exc, permit, call.policy, track)
+            self._failed(exc, permit, policy, track)
             return exc
         except (TypeError, ValueError) as exc:  # the request's own parameters, before sending
             self._pacer.failed(permit)
@@ -232,7 +246,7 @@ class ItemRunner:
             raise
         finally:
             self.sending.discard(task)
-            self._stats.in_flight -= 1
+            stats.in_flight -= 1
         self._succeeded(completion, permit)
         return completion
 
@@ -246,7 +260,7 @@ class ItemRunner:
             self._completion_tokens.add(completion_tokens)
         self._pacer.succeeded(permit, headers, usage.total_tokens if usage else None)
 
-    def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy, track: _Track) -> None:
+    def _failed(self, exc: DosAIError, permit: Permit, policy: RetryPolicy, track: Track) -> None:
         if not _is_throttle(exc):
             self._pacer.failed(permit)
             return
@@ -255,13 +269,6 @@ class ItemRunner:
         pause = _pause_seconds(exc, policy, self._pacer.streak + 1)
         self._pacer.throttled(permit, exc.headers, pause, again=track.throttled)
         track.throttled = True
-
-    def _finish(self, item: BatchItem) -> BatchItem:
-        if item.ok:
-            self._stats.succeeded += 1
-        else:
-            self._stats.failed += 1
-        return item
 
 
 class _Mean:
@@ -284,12 +291,12 @@ def _is_throttle(exc: DosAIError) -> bool:
     )
 
 
-def _judge(exc: DosAIError, call: _Call, track: _Track) -> float | None:
+def _judge(exc: DosAIError, policy: RetryPolicy, track: Track) -> float | None:
     """Seconds before the next send, or ``None`` when ``exc`` is the item's end.
 
     Every send is an attempt, a throttled one too, so the policy bounds the item's sends.
     """
-    wait = decide(exc, track.attempts, call.policy)
+    wait = decide(exc, track.attempts, policy)
     if wait is None:
         return None
     return 0.0 if _is_throttle(exc) else wait  # the pacer holds the re-send until the pause
