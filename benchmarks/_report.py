@@ -204,7 +204,7 @@ class Target(NamedTuple):
 def targets(s1_cases: list[str]) -> list[Target]:
     """Issue #15's targets for this SDK, as ratios measured by this suite.
 
-    S3 wall time is held to the floor's within 5% (the issue says ×1.0; a single S3
+    S3 wall time is held to the floor's within 5% (the issue says x1.0; a single S3
     repetition of 10 s per client cannot resolve finer than that).
     """
     s1 = [
