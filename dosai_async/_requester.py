@@ -38,12 +38,16 @@ from ._core._watch import CallWatch, Observers
 from ._models import _converter
 from ._models._types import ResponseMeta
 from ._streaming._stream import AsyncStream, on_release, prime
+from ._streaming._watchdog import ReadWatchdog, until_first_token
 
 T = TypeVar("T")
 
-#: Builds the stream object for an open response: (response, meta, deadline, sent_at, secret),
-#: ``secret`` being the API key to mask in whatever error the stream turns into.
-StreamFactory = Callable[[StreamingResponse, ResponseMeta, Deadline, float, str], AsyncStream[Any]]
+#: Builds the stream object for an open response: (response, meta, deadline, sent_at, secret,
+#: watchdog), ``secret`` being the API key to mask in whatever error the stream turns into
+#: and ``watchdog`` the timer its headers were awaited under, for the stream to take over.
+StreamFactory = Callable[
+    [StreamingResponse, ResponseMeta, Deadline, float, str, ReadWatchdog], AsyncStream[Any]
+]
 
 
 class RetryRunner(Protocol):
@@ -65,8 +69,9 @@ def _whole_call(options: CallOptions) -> AttemptTimeout:
     return whole_call(options.timeout)
 
 
-def _until_headers(options: CallOptions) -> tuple[AttemptTimeout, str]:
-    return headers_limit(options.timeout, options.first_fetch)
+def _stream_open(options: CallOptions) -> AttemptTimeout:
+    # No total: the stream's watchdog bounds the wait for the headers (one timer, not two).
+    return AttemptTimeout(None, options.timeout.connect, options.timeout.read)
 
 
 @attrs.frozen
@@ -81,8 +86,8 @@ class CallOptions:
     first_fetch: AttemptTimeout = attrs.field(
         init=False, eq=False, repr=False, default=attrs.Factory(_whole_call, takes_self=True)
     )
-    first_open: tuple[AttemptTimeout, str] = attrs.field(
-        init=False, eq=False, repr=False, default=attrs.Factory(_until_headers, takes_self=True)
+    stream_open: AttemptTimeout = attrs.field(
+        init=False, eq=False, repr=False, default=attrs.Factory(_stream_open, takes_self=True)
     )
 
 
@@ -245,10 +250,18 @@ class Requester:
         retried: bool,
     ) -> AsyncStream[Any]:
         sent_at = time.monotonic()
-        response = await self._open(request, options, deadline, retried)
+        timeout = options.timeout  # one timer, the watchdog's, for the headers and the body
+        watchdog = ReadWatchdog(
+            until_first_token(timeout.first_token, deadline, sent_at), soonest=timeout.idle
+        )
+        try:
+            response = await watchdog.wait(self._open(request, options.stream_open))
+        except BaseException:
+            watchdog.cancel()
+            raise
         meta = _meta(response.status, response.headers)
-        stream = make_stream(response, meta, deadline, sent_at, _secret(request))
-        await prime(stream)  # closes the stream if it fails
+        stream = make_stream(response, meta, deadline, sent_at, _secret(request), watchdog)
+        await prime(stream)  # closes the stream (and stops its watchdog) if it fails
         return stream
 
     async def request_download(self, path: str, target: Path, options: CallOptions) -> int:
@@ -261,7 +274,8 @@ class Requester:
         deadline = Deadline(options.timeout.total)
 
         async def attempt() -> int:
-            response = await self._open(request, options, deadline, True)
+            limit, name = headers_limit(options.timeout, attempt_limits(options.timeout, deadline))
+            response = await self._open(request, limit, name)
             try:
                 return await _write_body(response, target)
             finally:
@@ -276,12 +290,10 @@ class Requester:
         )
 
     async def _open(
-        self, request: HTTPRequest, options: CallOptions, deadline: Deadline, retried: bool
+        self, request: HTTPRequest, limit: AttemptTimeout, name: str = "total"
     ) -> StreamingResponse:
-        if retried:
-            limit, name = headers_limit(options.timeout, attempt_limits(options.timeout, deadline))
-        else:
-            limit, name = options.first_open
+        """Send ``request`` and wait for its headers within ``limit`` (named ``name``); an
+        error status is read and raised."""
         response = await self._transport.open(request, limit, deadline=name)
         if response.status >= 300:
             try:

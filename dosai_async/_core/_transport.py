@@ -220,12 +220,16 @@ class Transport:
     ) -> StreamingResponse:
         """Send a request and return once the headers arrived; ``deadline`` names the limit.
 
-        Only the wait for headers is bounded here: the body of a stream is read under the
-        stream's own deadlines (first token, idle, total) in ``_streaming``.
+        Only the wait for headers is bounded here, by ``limits.total``; ``None`` leaves it to
+        the caller (a stream's watchdog bounds its headers and body with one timer). The body
+        of a stream is read under the stream's own deadlines in ``_streaming``.
         """
         try:  # errors translated inline, as in fetch: no generator context manager per call
-            async with asyncio.timeout(limits.total):
+            if limits.total is None:
                 response = await self._send(request, limits)
+            else:
+                async with asyncio.timeout(limits.total):
+                    response = await self._send(request, limits)
         except _TRANSPORT_ERRORS as exc:
             raise translate(exc, response_started=False, deadline=deadline) from exc
         self._live.add(response)

@@ -34,6 +34,7 @@ from dosai_async._requester import CallOptions, StreamFactory
 from dosai_async._streaming._manager import AsyncStreamManager
 from dosai_async._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from dosai_async._streaming._stream import AsyncStream
+from dosai_async._streaming._watchdog import ReadWatchdog
 from dosai_async._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
 from dosai_async._structured._output import parse as _parse
 from dosai_async._structured._output import stream_parse as _stream_parse
@@ -346,6 +347,7 @@ def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFacto
         deadline: Deadline,
         sent_at: float,
         secret: str,
+        watchdog: ReadWatchdog,
     ) -> AsyncStream[ChatCompletionChunk]:
         return AsyncStream(
             response.body(),
@@ -356,6 +358,7 @@ def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFacto
             sent_at=sent_at,
             secret=secret,
             max_event_size=max_event_size,
+            watchdog=watchdog,
         )
 
     return make
