@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from typing import Any, NamedTuple, NoReturn
 
 import aiohttp
 import attrs
@@ -45,9 +45,8 @@ class HTTPRequest:
     body: bytes | Multipart | None = attrs.field(default=None, repr=False)
 
 
-@attrs.frozen
-class HTTPResponse:
-    """A fully read response."""
+class HTTPResponse(NamedTuple):
+    """A fully read response: a tuple, as immutable as a frozen class at a third the cost."""
 
     status: int
     headers: Mapping[str, str]
@@ -198,9 +197,9 @@ class Transport:
         sending and reading (no second timer of ours), and errors are translated inline.
         """
         try:
-            response = await self._send(request, limits, total=limits.total)
+            response = await self._send(request, limits, limits.total)
         except _TRANSPORT_ERRORS as exc:
-            raise translate(exc, response_started=False) from exc
+            self._send_failed(exc, "total")
         reading = self._reading
         reading.add(response)
         try:  # the body read inline: no coroutine of its own per request
@@ -226,12 +225,12 @@ class Transport:
         """
         try:  # errors translated inline, as in fetch: no generator context manager per call
             if limits.total is None:
-                response = await self._send(request, limits)
+                response = await self._send(request, limits, None)
             else:
                 async with asyncio.timeout(limits.total):
-                    response = await self._send(request, limits)
+                    response = await self._send(request, limits, None)
         except _TRANSPORT_ERRORS as exc:
-            raise translate(exc, response_started=False, deadline=deadline) from exc
+            self._send_failed(exc, deadline)
         self._live.add(response)
         return StreamingResponse(response.status, response.headers, response=response)
 
@@ -247,36 +246,35 @@ class Transport:
             timer.cancel()
             self._sleepers.discard(waiter)
 
-    async def _send(
-        self, request: HTTPRequest, limits: AttemptTimeout, total: float | None = None
-    ) -> aiohttp.ClientResponse:
+    def _send(
+        self, request: HTTPRequest, limits: AttemptTimeout, total: float | None
+    ) -> Awaitable[aiohttp.ClientResponse]:
+        """aiohttp's request to await (errors: ``_send_failed``); no coroutine frame of its own."""
         session = self._session_for_running_loop()
         headers, body = request.headers, request.body
-        try:
-            data: bytes | aiohttp.FormData | None = None
-            if isinstance(body, Multipart):
-                headers, data = _form_headers(headers), _form(body)
-            else:
-                data = body
-            response = await session.request(
-                request.method,
-                request.url,
-                headers=headers,
-                data=data,
-                timeout=self._client_timeout(total, limits.connect, limits.read),
-                # An API never redirects; following one could carry the key to another host.
-                allow_redirects=False,
-                proxy=self._proxy,
-            )
-        except _TRANSPORT_ERRORS as exc:
-            if self._closed:  # close() cut the connection under this request
-                raise _closed_error() from None
-            if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
-                answer = exc if isinstance(exc, aiohttp.ClientHttpProxyError) else None
-                reply = None if answer is None else f"{answer.status} {answer.message}"
-                raise proxy_error(self._proxy, reply) from exc
-            raise
-        return response
+        data: bytes | aiohttp.FormData | None = None if isinstance(body, Multipart) else body
+        if isinstance(body, Multipart):
+            headers, data = _form_headers(headers), _form(body)
+        return session.request(
+            request.method,
+            request.url,
+            headers=headers,
+            data=data,
+            timeout=self._client_timeout(total, limits.connect, limits.read),
+            # An API never redirects; following one could carry the key to another host.
+            allow_redirects=False,
+            proxy=self._proxy,
+        )
+
+    def _send_failed(self, exc: BaseException, deadline: str) -> NoReturn:
+        """Raise what a send that failed with ``exc`` raises (called in its ``except``)."""
+        if self._closed:  # close() cut the connection under this request
+            raise _closed_error() from None
+        if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
+            answer = exc if isinstance(exc, aiohttp.ClientHttpProxyError) else None
+            reply = None if answer is None else f"{answer.status} {answer.message}"
+            raise proxy_error(self._proxy, reply) from exc
+        raise translate(exc, response_started=False, deadline=deadline) from exc
 
     def _client_timeout(
         self, total: float | None, connect: float | None, read: float | None
