@@ -18,7 +18,7 @@ import copy
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import attrs
 
@@ -220,10 +220,18 @@ class Requester:
         """Open a stream and read up to its first content, retrying failures before that."""
         request = self._build("POST", path, body, options, accept="text/event-stream")
         watch = self._observers.watch("POST", request.url, path, body)
-        if watch is None:
-            return await self._stream(request, path, options, make_stream, None)
+        deadline = Deadline(options.timeout.total)
+        if watch is None and self._with_retries is call_with_retries:
+            try:  # the usual call's first attempt inline, as in request_json
+                return await self._attempt_stream(request, options, make_stream, deadline)
+            except Exception as exc:
+                if not retries_after(exc, options.retry):
+                    raise
+                return await self._stream(request, path, options, make_stream, deadline, None, exc)
+        if watch is None:  # observed by a wrapped runner (with_raw_response)
+            return await self._stream(request, path, options, make_stream, deadline, None)
         try:
-            stream = await self._stream(request, path, options, make_stream, watch)
+            stream = await self._stream(request, path, options, make_stream, deadline, watch)
         except BaseException as exc:
             watch.finish(None, exc)
             raise
@@ -236,23 +244,14 @@ class Requester:
         path: str,
         options: CallOptions,
         make_stream: StreamFactory,
+        deadline: Deadline,
         watch: CallWatch | None,
+        failed: Exception | None = None,
     ) -> AsyncStream[Any]:
-        deadline = Deadline(options.timeout.total)
-        failed: Exception | None = None
-        if watch is None and self._with_retries is call_with_retries:
-            try:  # the usual call's first attempt inline, as in _fetch
-                return await self._attempt_stream(request, options, make_stream, deadline, False)
-            except Exception as exc:
-                if not retries_after(exc, options.retry):
-                    raise
-                failed = exc
-        retried = failed is not None
+        """A stream's attempts under its retry policy (``failed``: as in ``_fetch``)."""
 
         async def attempt() -> AsyncStream[Any]:
-            nonlocal retried
-            retried, again = True, retried
-            return await self._attempt_stream(request, options, make_stream, deadline, again)
+            return await self._attempt_stream(request, options, make_stream, deadline)
 
         runner = self._with_retries if failed is None else resume_after(failed)
         return await runner(
@@ -270,7 +269,6 @@ class Requester:
         options: CallOptions,
         make_stream: StreamFactory,
         deadline: Deadline,
-        retried: bool,
     ) -> AsyncStream[Any]:
         sent_at = time.monotonic()
         timeout = options.timeout  # one timer, the watchdog's, for the headers and the body
@@ -278,7 +276,9 @@ class Requester:
             until_first_token(timeout.first_token, deadline, sent_at), soonest=timeout.idle
         )
         try:
-            response = await watchdog.wait(self._open(request, options.stream_open))
+            response = await watchdog.wait(self._transport.open(request, options.stream_open))
+            if response.status >= 300:
+                await watchdog.wait(_refused(response, request))
         except BaseException:
             watchdog.cancel()
             raise
@@ -319,11 +319,7 @@ class Requester:
         error status is read and raised."""
         response = await self._transport.open(request, limit, deadline=name)
         if response.status >= 300:
-            try:
-                raw = await response.read()
-            finally:
-                response.close()
-            raise_for_status(response.status, response.headers, raw, _secret(request))
+            await _refused(response, request)
         return response
 
     def _build(
@@ -350,6 +346,16 @@ def _reply(response: HTTPResponse, request: HTTPRequest) -> HTTPResponse:
     if response.status >= 300:
         raise_for_status(response.status, response.headers, response.body, _secret(request))
     return response
+
+
+async def _refused(response: StreamingResponse, request: HTTPRequest) -> NoReturn:
+    """Read an error status's body, close the response, and raise the status's error."""
+    try:
+        raw = await response.read()
+    finally:
+        response.close()
+    status, headers = response.status, response.headers
+    raise ResponseErrors(status, headers, request_id(headers), _secret(request)).status_error(raw)
 
 
 def _secret(request: HTTPRequest) -> str:
