@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 from typing import Any, NamedTuple, NoReturn
 
@@ -60,6 +59,7 @@ class StreamingResponse:
     status: int
     headers: Mapping[str, str]
     _response: aiohttp.ClientResponse = attrs.field(repr=False, alias="response")
+    _live: set[aiohttp.ClientResponse] = attrs.field(repr=False, alias="live", factory=set)
 
     async def read(self) -> bytes:
         """Read the rest of the body (used for error statuses)."""
@@ -76,6 +76,7 @@ class StreamingResponse:
         Dropping is what tells the server to stop generating: an abandoned stream must not
         keep a model busy, nor sit in the pool half-read.
         """
+        self._live.discard(self._response)
         if self._response.content.at_eof():
             self._response.release()
         else:
@@ -181,10 +182,10 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Responses still being read: close() fails them (see there). Streams' responses are
-        # held weakly (a stream dropped unclosed must be collectable); a fetch's body is
-        # read right here, so a plain set, cheaper than a weakref per call, is enough.
-        self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        # Responses still being read: close() fails them (see there). A stream's leaves when
+        # its StreamingResponse closes (a stream dropped unclosed: from its ``__del__``); the
+        # set holds the response, never the stream. Plain sets: no weakref per call.
+        self._live: set[aiohttp.ClientResponse] = set()
         self._reading: set[aiohttp.ClientResponse] = set()
         self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
         # aiohttp's timeout objects by (total, connect, read): calls share a few, not one each.
@@ -231,8 +232,8 @@ class Transport:
                     response = await self._send(request, limits, None)
         except _TRANSPORT_ERRORS as exc:
             self._send_failed(exc, deadline)
-        self._live.add(response)
-        return StreamingResponse(response.status, response.headers, response=response)
+        (live := self._live).add(response)
+        return StreamingResponse(response.status, response.headers, response=response, live=live)
 
     async def sleep(self, seconds: float) -> None:
         """Wait before a retry; ``close()`` ends the wait at once (the retry then fails)."""
@@ -316,6 +317,7 @@ class Transport:
     def _retire_session(self) -> None:
         session, loop = self._session, self._loop
         self._session = self._loop = None
+        self._live.clear()  # the old loop's responses: none can be read or closed from here
         if session is None or session.closed or loop is None:
             return
         if not loop.is_closed() and loop.is_running():

@@ -1,4 +1,6 @@
-"""One timer per stream: the watchdog made before the request bounds its headers and its body.
+"""What opening a stream arms and registers: one timer for its headers and its body (the
+watchdog made before the request), and one entry in the transport's set of open responses,
+gone once the stream is closed, finished or collected.
 
 The timers are counted on the test's own loop (``call_at`` is where ``call_later`` and
 ``asyncio.timeout`` end up); the servers run on their own threads, so every timer counted is
@@ -9,6 +11,7 @@ the client's. The deadlines themselves are held by the fault matrix
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -130,3 +133,24 @@ async def test_an_error_body_that_stalls_is_bounded_too() -> None:
                     d.APITimeoutError, stream_final(c, timeout=Timeout(first_token=0.3))
                 )
     assert error.deadline == "first_token"
+
+
+async def test_open_responses_are_forgotten_however_a_stream_ends(
+    thread_emu: DosAIEmulator,
+) -> None:
+    """Read to the end, closed early, or dropped unclosed and collected: the transport
+    holds no response of a stream that ended (it holds them strongly, to fail them on
+    ``close()``), and the dropped stream's connection is closed, not leaked."""
+    async with client(thread_emu.base_url) as c, no_leaks(c):
+        live = c._transport._live
+        await stream_final(c)
+        assert not live
+        early = await c.chat.completions.create(messages=MESSAGES, stream=True)
+        assert len(live) == 1
+        await early.close()
+        assert not live
+        dropped = await c.chat.completions.create(messages=MESSAGES, stream=True)
+        assert len(live) == 1
+        del dropped
+        gc.collect()
+        assert not live
