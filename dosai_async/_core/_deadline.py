@@ -18,8 +18,12 @@ class Deadline:
 
     __slots__ = ("end",)
 
-    def __init__(self, seconds: float | None) -> None:
-        self.end = None if seconds is None else time.monotonic() + seconds
+    def __init__(self, seconds: float | None, start: float | None = None) -> None:
+        """``seconds`` from ``start`` (a ``time.monotonic()`` reading; default: now)."""
+        if seconds is None:
+            self.end = None
+        else:
+            self.end = (time.monotonic() if start is None else start) + seconds
 
     def remaining(self) -> float | None:
         """Seconds left (never negative), or ``None`` when unbounded."""

@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from typing import Any, NamedTuple, NoReturn
 
 import aiohttp
 import attrs
@@ -45,9 +44,8 @@ class HTTPRequest:
     body: bytes | Multipart | None = attrs.field(default=None, repr=False)
 
 
-@attrs.frozen
-class HTTPResponse:
-    """A fully read response."""
+class HTTPResponse(NamedTuple):
+    """A fully read response: a tuple, as immutable as a frozen class at a third the cost."""
 
     status: int
     headers: Mapping[str, str]
@@ -61,6 +59,7 @@ class StreamingResponse:
     status: int
     headers: Mapping[str, str]
     _response: aiohttp.ClientResponse = attrs.field(repr=False, alias="response")
+    _live: set[aiohttp.ClientResponse] = attrs.field(repr=False, alias="live", factory=set)
 
     async def read(self) -> bytes:
         """Read the rest of the body (used for error statuses)."""
@@ -77,6 +76,7 @@ class StreamingResponse:
         Dropping is what tells the server to stop generating: an abandoned stream must not
         keep a model busy, nor sit in the pool half-read.
         """
+        self._live.discard(self._response)
         if self._response.content.at_eof():
             self._response.release()
         else:
@@ -182,10 +182,10 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Responses still being read: close() fails them (see there). Streams' responses are
-        # held weakly (a stream dropped unclosed must be collectable); a fetch's body is
-        # read right here, so a plain set, cheaper than a weakref per call, is enough.
-        self._live: weakref.WeakSet[aiohttp.ClientResponse] = weakref.WeakSet()
+        # Responses still being read: close() fails them (see there). A stream's leaves when
+        # its StreamingResponse closes (a stream dropped unclosed: from its ``__del__``); the
+        # set holds the response, never the stream. Plain sets: no weakref per call.
+        self._live: set[aiohttp.ClientResponse] = set()
         self._reading: set[aiohttp.ClientResponse] = set()
         self._sleepers: set[asyncio.Future[None]] = set()  # calls waiting to retry
         # aiohttp's timeout objects by (total, connect, read): calls share a few, not one each.
@@ -198,9 +198,9 @@ class Transport:
         sending and reading (no second timer of ours), and errors are translated inline.
         """
         try:
-            response = await self._send(request, limits, total=limits.total)
+            response = await self._send(request, limits, limits.total)
         except _TRANSPORT_ERRORS as exc:
-            raise translate(exc, response_started=False) from exc
+            self._send_failed(exc, "total")
         reading = self._reading
         reading.add(response)
         try:  # the body read inline: no coroutine of its own per request
@@ -220,16 +220,20 @@ class Transport:
     ) -> StreamingResponse:
         """Send a request and return once the headers arrived; ``deadline`` names the limit.
 
-        Only the wait for headers is bounded here: the body of a stream is read under the
-        stream's own deadlines (first token, idle, total) in ``_streaming``.
+        Only the wait for headers is bounded here, by ``limits.total``; ``None`` leaves it to
+        the caller (a stream's watchdog bounds its headers and body with one timer). The body
+        of a stream is read under the stream's own deadlines in ``_streaming``.
         """
         try:  # errors translated inline, as in fetch: no generator context manager per call
-            async with asyncio.timeout(limits.total):
-                response = await self._send(request, limits)
+            if limits.total is None:
+                response = await self._send(request, limits, None)
+            else:
+                async with asyncio.timeout(limits.total):
+                    response = await self._send(request, limits, None)
         except _TRANSPORT_ERRORS as exc:
-            raise translate(exc, response_started=False, deadline=deadline) from exc
-        self._live.add(response)
-        return StreamingResponse(response.status, response.headers, response=response)
+            self._send_failed(exc, deadline)
+        (live := self._live).add(response)
+        return StreamingResponse(response.status, response.headers, response=response, live=live)
 
     async def sleep(self, seconds: float) -> None:
         """Wait before a retry; ``close()`` ends the wait at once (the retry then fails)."""
@@ -243,36 +247,35 @@ class Transport:
             timer.cancel()
             self._sleepers.discard(waiter)
 
-    async def _send(
-        self, request: HTTPRequest, limits: AttemptTimeout, total: float | None = None
-    ) -> aiohttp.ClientResponse:
+    def _send(
+        self, request: HTTPRequest, limits: AttemptTimeout, total: float | None
+    ) -> Awaitable[aiohttp.ClientResponse]:
+        """aiohttp's request to await (errors: ``_send_failed``); no coroutine frame of its own."""
         session = self._session_for_running_loop()
         headers, body = request.headers, request.body
-        try:
-            data: bytes | aiohttp.FormData | None = None
-            if isinstance(body, Multipart):
-                headers, data = _form_headers(headers), _form(body)
-            else:
-                data = body
-            response = await session.request(
-                request.method,
-                request.url,
-                headers=headers,
-                data=data,
-                timeout=self._client_timeout(total, limits.connect, limits.read),
-                # An API never redirects; following one could carry the key to another host.
-                allow_redirects=False,
-                proxy=self._proxy,
-            )
-        except _TRANSPORT_ERRORS as exc:
-            if self._closed:  # close() cut the connection under this request
-                raise _closed_error() from None
-            if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
-                answer = exc if isinstance(exc, aiohttp.ClientHttpProxyError) else None
-                reply = None if answer is None else f"{answer.status} {answer.message}"
-                raise proxy_error(self._proxy, reply) from exc
-            raise
-        return response
+        data: bytes | aiohttp.FormData | None = None if isinstance(body, Multipart) else body
+        if isinstance(body, Multipart):
+            headers, data = _form_headers(headers), _form(body)
+        return session.request(
+            request.method,
+            request.url,
+            headers=headers,
+            data=data,
+            timeout=self._client_timeout(total, limits.connect, limits.read),
+            # An API never redirects; following one could carry the key to another host.
+            allow_redirects=False,
+            proxy=self._proxy,
+        )
+
+    def _send_failed(self, exc: BaseException, deadline: str) -> NoReturn:
+        """Raise what a send that failed with ``exc`` raises (called in its ``except``)."""
+        if self._closed:  # close() cut the connection under this request
+            raise _closed_error() from None
+        if self._proxy is not None and isinstance(exc, _PROXY_ERRORS):
+            answer = exc if isinstance(exc, aiohttp.ClientHttpProxyError) else None
+            reply = None if answer is None else f"{answer.status} {answer.message}"
+            raise proxy_error(self._proxy, reply) from exc
+        raise translate(exc, response_started=False, deadline=deadline) from exc
 
     def _client_timeout(
         self, total: float | None, connect: float | None, read: float | None
@@ -314,6 +317,7 @@ class Transport:
     def _retire_session(self) -> None:
         session, loop = self._session, self._loop
         self._session = self._loop = None
+        self._live.clear()  # the old loop's responses: none can be read or closed from here
         if session is None or session.closed or loop is None:
             return
         if not loop.is_closed() and loop.is_running():

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._logs import attempt_line, logger
+from ._multipart import Multipart
 
 if TYPE_CHECKING:
     from ._telemetry import CallSpan, Tracer
@@ -32,11 +33,13 @@ class Observers:
         self._tracer = tracer
 
     def watch(
-        self, method: str, url: str, path: str, body: Mapping[str, Any] | None
+        self, method: str, url: str, path: str, body: Mapping[str, Any] | Multipart | None
     ) -> CallWatch | None:
         """A watch for one call, or ``None`` when nothing would see it."""
         if self._hooks is None and self._tracer is None and not logger.isEnabledFor(logging.DEBUG):
             return None
+        if isinstance(body, Multipart):
+            body = None  # a form upload has no model for a span to read
         span = None if self._tracer is None else self._tracer.start(method, path, body)
         return CallWatch(method, url, self._hooks, span)
 

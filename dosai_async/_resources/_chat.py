@@ -9,7 +9,7 @@ out are not sent; ``None`` also means "not sent".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal, Unpack, overload
+from typing import Any, Literal, NoReturn, Unpack, overload
 
 import attrs
 
@@ -34,6 +34,7 @@ from dosai_async._requester import CallOptions, StreamFactory
 from dosai_async._streaming._manager import AsyncStreamManager
 from dosai_async._streaming._sse import DEFAULT_MAX_EVENT_SIZE
 from dosai_async._streaming._stream import AsyncStream
+from dosai_async._streaming._watchdog import ReadWatchdog
 from dosai_async._structured._output import ParsedChatCompletion, ParsedStreamManager, ParsedT
 from dosai_async._structured._output import parse as _parse
 from dosai_async._structured._output import stream_parse as _stream_parse
@@ -60,6 +61,9 @@ class Completions:
         self._requester = requester
         self._call_options = call_options
         self._max_event_size = max_event_size
+        # The stream factory of the last timeout seen: calls share the client's Timeout, so
+        # one factory serves them all instead of a new closure per stream.
+        self._factory: tuple[Timeout | None, StreamFactory | None] = (None, None)
 
     @property
     def with_raw_response(self) -> CompletionsWithRawResponse:
@@ -122,12 +126,11 @@ class Completions:
             return await requester.request_json(
                 "POST", "/chat/completions", ChatCompletion, options, body
             )
-        return await requester.request_stream(
-            "/chat/completions",
-            body,
-            options,
-            _stream_factory(options.timeout, self._max_event_size),
-        )
+        timeout, factory = self._factory
+        if factory is None or timeout is not options.timeout:
+            factory = _stream_factory(options.timeout, self._max_event_size)
+            self._factory = (options.timeout, factory)
+        return await requester.request_stream("/chat/completions", body, options, factory)
 
     def stream(
         self,
@@ -286,7 +289,8 @@ class Completions:
         stream: bool,
         params: Mapping[str, Any],
     ) -> tuple[dict[str, Any], CallOptions]:
-        _check_params(params)
+        if not PARAM_KEYS.issuperset(params):
+            _unknown_params(params)
         if "response_format" in params or "tools" in params:
             params = wire_params(params)  # classes and tool specs in their wire form
         body: dict[str, Any] = {"model": model, "messages": _check_messages(messages)}
@@ -312,19 +316,23 @@ class Completions:
         return self._call_options(params).retry
 
 
-def _check_params(params: Mapping[str, Any]) -> None:
-    if not PARAM_KEYS.issuperset(params):
-        unknown = ", ".join(sorted(set(params) - PARAM_KEYS))
-        raise TypeError(
-            f"unexpected keyword argument(s): {unknown}; pass server-specific fields "
-            "with extra_body={...}"
-        )
+def _unknown_params(params: Mapping[str, Any]) -> NoReturn:
+    unknown = ", ".join(sorted(set(params) - PARAM_KEYS))
+    raise TypeError(
+        f"unexpected keyword argument(s): {unknown}; pass server-specific fields "
+        "with extra_body={...}"
+    )
 
 
 def _check_messages(messages: Iterable[MessageParam]) -> list[MessageParam]:
-    # The usual call, a list of plain dicts, skips the ABC checks (~1 µs a request).
-    if messages.__class__ is list and messages and all(m.__class__ is dict for m in messages):
-        return list(messages)
+    # The usual call, a list of plain dicts, skips the ABC checks (~1 µs a request) and is
+    # sent as it is: the body is serialized before anything awaits, so no copy is needed.
+    if messages.__class__ is list and messages:
+        for message in messages:
+            if message.__class__ is not dict:
+                break
+        else:
+            return messages
     if isinstance(messages, (str, bytes, Mapping)):
         raise TypeError("messages must be a list of messages, not a single message or string")
     checked = list(messages)
@@ -346,6 +354,7 @@ def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFacto
         deadline: Deadline,
         sent_at: float,
         secret: str,
+        watchdog: ReadWatchdog,
     ) -> AsyncStream[ChatCompletionChunk]:
         return AsyncStream(
             response.body(),
@@ -356,6 +365,7 @@ def _stream_factory(timeout: Timeout, max_event_size: int | None) -> StreamFacto
             sent_at=sent_at,
             secret=secret,
             max_event_size=max_event_size,
+            watchdog=watchdog,
         )
 
     return make

@@ -47,7 +47,7 @@ from ._failures import ended_early, not_an_event_stream, too_large
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._stats import StreamStats, stream_stats
 from ._text import TextDeltas
-from ._watchdog import Limit, ReadWatchdog, release_connection
+from ._watchdog import Limit, ReadWatchdog, release_connection, take_over
 
 T = TypeVar("T")
 
@@ -114,6 +114,7 @@ class AsyncStream(Generic[T]):
         sent_at: float,
         secret: str = "",
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        watchdog: ReadWatchdog | None = None,
     ) -> None:
         self._closed = False  # first: __del__ reads it even if __init__ fails
         self.response = meta
@@ -141,7 +142,7 @@ class AsyncStream(Generic[T]):
         self._on_release: OnRelease | None = None  # see on_release()
         # Woken no later than ``idle`` from now: the deadline that replaces first_token at
         # the first content is never sooner, so that moment re-arms no timer.
-        self._watchdog = ReadWatchdog(_weak_limit(self), soonest=timeout.idle)
+        self._watchdog = take_over(watchdog, _weak_limit(self), soonest=timeout.idle)
         # Closes the connection once: from _release, or from __del__ if dropped unclosed.
         self._loop = asyncio.get_running_loop()
         self._close = close

@@ -14,6 +14,11 @@ A deadline that passes while nobody is reading (the consumer was busy) does not 
 stream by itself: like a per-read timeout, the next read fails only if it has to wait.
 That rare read runs under a plain ``asyncio.timeout``.
 
+One timer per stream, from the request on: the requester makes the watchdog before it sends
+the request and waits for the headers under it (``wait``), bounded by ``until_first_token``
+(what the stream's own limit is before its first content); the stream then takes the same
+watchdog over (``follow``) instead of arming a timer of its own.
+
 The timer holds the watchdog only through a weak reference: a stream dropped without
 ``close()`` must be collectable (its finalizer then closes the connection), and a pending
 timer is a root the garbage collector cannot see past.
@@ -22,10 +27,15 @@ timer is a root the garbage collector cannot see past.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
+from dosai_async._core._deadline import Deadline
 from dosai_async._core._exceptions import APITimeoutError
+
+T = TypeVar("T")
 
 #: Seconds left until the nearest deadline (``None``: no deadline), and its name.
 Limit = Callable[[], tuple[float | None, str]]
@@ -71,6 +81,12 @@ class ReadWatchdog:
         if left is not None:
             self._timer = self._loop.call_later(left, _fire, self._self)
 
+    def follow(self, limit: Limit) -> None:
+        """Bound later waits by ``limit`` instead: a stream taking over the watchdog its
+        request was sent under. ``limit`` must not end sooner than the one it replaces
+        (else ``arm``): the timer already sleeps until that one, and re-arms no sooner."""
+        self._limit = limit
+
     def cancel(self) -> None:
         """Stop watching (the body is closed)."""
         if self._timer is not None:
@@ -84,6 +100,20 @@ class ReadWatchdog:
         reader = self._reader = asyncio.current_task()
         try:
             return await anext(body, None)
+        except asyncio.CancelledError:
+            if self._expired is None or reader is None or reader.uncancel() > 0:
+                raise  # somebody else cancelled this task too: theirs wins
+            raise _timeout(self._expired) from None
+        finally:
+            self._reader = None
+
+    async def wait(self, pending: Awaitable[T]) -> T:
+        """``pending`` (a stream's request, up to its headers) within the deadline."""
+        if self._overdue:  # never so for a watchdog made just before: no timer ran yet
+            raise _timeout(self._limit()[1])
+        reader = self._reader = asyncio.current_task()
+        try:
+            return await pending
         except asyncio.CancelledError:
             if self._expired is None or reader is None or reader.uncancel() > 0:
                 raise  # somebody else cancelled this task too: theirs wins
@@ -112,6 +142,32 @@ class ReadWatchdog:
             raise _timeout(name) from None
         self.arm()
         return data
+
+
+def take_over(handed: ReadWatchdog | None, limit: Limit, soonest: float | None) -> ReadWatchdog:
+    """A stream's watchdog: the one its headers were awaited under (``handed``, from the
+    requester: one timer for both), now following ``limit``; else a new one."""
+    if handed is None:
+        return ReadWatchdog(limit, soonest)
+    handed.follow(limit)
+    return handed
+
+
+def until_first_token(first_token: float | None, deadline: Deadline, sent_at: float) -> Limit:
+    """A stream's limit until its first content: ``first_token`` from ``sent_at`` (the
+    attempt's start, headers included), or what is left of ``deadline`` when that is sooner;
+    the same as the stream's own limit before its first content."""
+
+    def limit() -> tuple[float | None, str]:
+        total = deadline.remaining()
+        if first_token is None:
+            return total, "total"
+        left = sent_at + first_token - time.monotonic()
+        if total is not None and total <= left:
+            return total, "total"
+        return max(left, 0.0), "first_token"
+
+    return limit
 
 
 def _fire(ref: weakref.ref[ReadWatchdog]) -> None:
