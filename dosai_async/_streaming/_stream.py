@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Generic, NoReturn, TypeVar
 
 from dosai_async._core._config import Timeout
@@ -389,10 +389,11 @@ def on_release(stream: AsyncStream[Any], callback: OnRelease) -> None:
         stream._on_release = callback
 
 
-async def prime(stream: AsyncStream[Any]) -> None:
-    """Read ``stream`` up to its first content, inside the requester's retry loop.
+def prime(stream: AsyncStream[Any]) -> Coroutine[Any, Any, None]:
+    """Read ``stream`` up to its first content, inside the requester's retry loop (await it).
 
     A function, not a public method: priming is the requester's business, not the user's.
-    A failure closes the stream and is raised for the retry policy to judge.
+    A failure closes the stream and is raised for the retry policy to judge. It hands back the
+    stream's own coroutine: no frame of its own on the way to the first token.
     """
-    await stream._prime()
+    return stream._prime()
