@@ -169,7 +169,11 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Return the events that ``chunk`` completes: often none, sometimes several."""
         if not self._idle:
-            return self._feed_open(chunk)
+            if not (self._at_start and chunk[:6] == b"data: " and self._lines.at_line_start):
+                return self._feed_open(chunk)
+            # The stream's first line is a data line: no BOM to strip, content seen, nothing
+            # open. The first read (a stream's time to first token) takes the fast paths too.
+            self._at_start, self._data_seen, self._idle = False, True, True
         # Fast path for the usual chunk, one whole "data: <payload>\n\n" event. When nothing
         # is open (see _idle) it gives what the general path gives, minus the line splitting.
         if (
