@@ -51,8 +51,8 @@ DEFAULT_OPTIONS = Options()
 class Client(Protocol):
     """What every scenario needs from a client."""
 
-    async def complete(self) -> None:
-        """One non-streaming chat completion, parsed."""
+    async def complete(self) -> Any:
+        """One non-streaming chat completion, parsed; returns what it parsed."""
 
     async def stream(self, chunks: int, interval: float = 0.0) -> int:
         """One streamed completion of ``chunks`` content chunks; returns the chunks parsed."""
@@ -94,11 +94,13 @@ class RawAiohttp:
     def _post(self, body: dict[str, Any]) -> aiohttp.client._RequestContextManager:
         return self._session.post(self._url, data=self._dumps(body), headers=self._headers)
 
-    async def complete(self) -> None:
+    async def complete(self) -> Any:
         async with self._post({"model": MODEL, "messages": MESSAGES}) as response:
             raw = await response.read()
             response.raise_for_status()
-        self._loads(raw)["choices"][0]["message"]["content"]
+        parsed = self._loads(raw)
+        parsed["choices"][0]["message"]["content"]  # touch what a caller reads
+        return parsed
 
     async def stream(self, chunks: int, interval: float = 0.0) -> int:
         body = {"model": MODEL, "messages": MESSAGES, "stream": True}
@@ -143,9 +145,10 @@ class _OpenAIShaped:
 
     client: Any
 
-    async def complete(self) -> None:
+    async def complete(self) -> Any:
         completion = await self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
         completion.choices[0].message.content  # noqa: B018 - touch what a caller reads
+        return completion
 
     async def stream(self, chunks: int, interval: float = 0.0) -> int:
         count = 0
