@@ -25,6 +25,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stream_cpu import _event  # the same chunk payload as S2's narrower tool
+
 from dosai_async._core._config import Timeout
 from dosai_async._core._deadline import Deadline
 from dosai_async._models import _converter
@@ -34,20 +36,6 @@ from dosai_async._streaming._accumulate import ChunkAccumulator
 from dosai_async._streaming._sse import SSEDecoder
 
 CHUNKS, PER_READ = 20_000, 64
-
-
-def _event(i: int) -> bytes:
-    delta = {"content": f" tok{i % 97}"}
-    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-    payload = {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "dos-ai",
-        "system_fingerprint": None,
-        "choices": [choice],
-    }
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 def _reads() -> list[bytes]:

@@ -93,18 +93,6 @@ async def test_headers_stall_under_total_names_total(thread_emu: DosAIEmulator) 
     assert len(thread_emu.requests) == 1
 
 
-async def test_first_token_spans_headers_and_body(thread_emu: DosAIEmulator) -> None:
-    """first_token runs from the request, headers included: a stream whose headers come
-    at once but whose content never does fails at first_token, on the same timer."""
-    thread_emu.enqueue(Fault.keepalive_only(0.02, STALL))
-    async with client(thread_emu.base_url, max_retries=0) as c, no_leaks(c):
-        with elapsed_under(0.3 + 0.4):
-            error = await expect(
-                d.APITimeoutError, stream_final(c, timeout=Timeout(first_token=0.3))
-            )
-    assert error.deadline == "first_token"
-
-
 async def test_headers_stall_then_a_retry_succeeds(thread_emu: DosAIEmulator) -> None:
     """An attempt whose headers never come times out at first_token and is retried; the
     retry gets a timer of its own and the stream completes."""

@@ -30,7 +30,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dosai_async._core._deadline import Deadline
 from dosai_async._core._exceptions import APITimeoutError
@@ -101,9 +101,8 @@ class ReadWatchdog:
         try:
             return await anext(body, None)
         except asyncio.CancelledError:
-            if self._expired is None or reader is None or reader.uncancel() > 0:
-                raise  # somebody else cancelled this task too: theirs wins
-            raise _timeout(self._expired) from None
+            self._raise_if_ours(reader)
+            raise  # somebody else cancelled this task too: theirs wins
         finally:
             self._reader = None
 
@@ -115,11 +114,15 @@ class ReadWatchdog:
         try:
             return await pending
         except asyncio.CancelledError:
-            if self._expired is None or reader is None or reader.uncancel() > 0:
-                raise  # somebody else cancelled this task too: theirs wins
-            raise _timeout(self._expired) from None
+            self._raise_if_ours(reader)
+            raise  # somebody else cancelled this task too: theirs wins
         finally:
             self._reader = None
+
+    def _raise_if_ours(self, reader: asyncio.Task[Any] | None) -> None:
+        """In a cancelled read or wait: the deadline's error if only this timer cancelled it."""
+        if self._expired is not None and reader is not None and reader.uncancel() == 0:
+            raise _timeout(self._expired) from None
 
     def _on_timer(self) -> None:
         self._timer = None
