@@ -3,8 +3,11 @@
 openai's models are pydantic models, and code written for them calls ``to_dict()``,
 ``to_json()``, ``model_dump()`` and ``model_dump_json()`` everywhere. This base gives our
 frozen attrs models the same four methods, with the same defaults, so that code keeps
-working after the rename. Methods only: ``__slots__`` is empty, so the models keep no
-``__dict__`` and parsing (the streaming hot path) costs exactly what it did.
+working after the rename. Methods only: ``__slots__`` is empty, so this base adds no state.
+Most models are slotted; ``ChatCompletionChunk`` and ``ChoiceDelta`` have a ``__dict__``
+instead, as one dict store builds them faster per event (``_codegen``). They refuse attribute
+assignment like the rest; as with any frozen class that has a ``__dict__`` (pydantic's
+included), writing into that dict directly goes around it.
 
 Field names are the wire names, so ``use_api_names`` / ``by_alias`` change nothing, and
 every value is already JSON-ready, so ``mode="python"`` and ``mode="json"`` agree. What is
