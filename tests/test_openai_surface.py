@@ -3,10 +3,13 @@ model dumps, ``APIError`` and ``e.response``."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from collections.abc import AsyncIterator
 from typing import Any
 
+import attrs
 import pytest
 
 from dosai_async import (
@@ -313,3 +316,23 @@ def test_client_side_errors_are_not_api_errors(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(DosAIError) as caught:
         AsyncDosAI()
     assert not isinstance(caught.value, APIError)
+
+
+async def test_results_pickle_and_deep_copy(client: AsyncDosAI) -> None:
+    """Completions and chunks survive ``pickle`` and ``copy.deepcopy`` (pydantic models do;
+    ``extra`` is a read-only mapping pickle would refuse), and stay frozen."""
+    completion = await client.chat.completions.create(messages=MESSAGES)
+    stream = await client.chat.completions.create(messages=MESSAGES, stream=True)
+    async with stream:
+        chunk = await anext(aiter(stream))
+    for original in (completion, chunk):
+        for clone in (copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+            assert clone == original
+            assert clone is not original
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                clone.id = "changed"  # type: ignore[misc]
+    response = pickle.loads(pickle.dumps(completion)).response
+    assert response.request_id == completion.request_id
+    assert response.headers.get("X-Request-ID") == response.headers["x-request-id"]
+    assert dict(response.headers) == dict(completion.response.headers)
+    assert copy.deepcopy(completion).response.status_code == 200

@@ -17,11 +17,13 @@ sent, so a field it sent as ``null`` counts as unset too).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 
 from . import _converter
+from ._codegen import NO_EXTRA
 
 Mode = Literal["python", "json"]
 
@@ -78,6 +80,28 @@ class WireModel:
     ) -> str:
         """pydantic's ``model_dump_json``: compact JSON text unless ``indent`` is given."""
         return _converter.dumps_text(_dump(self, "json", exclude_unset or exclude_none), indent)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """``pickle`` and ``copy.deepcopy`` support, as pydantic models have it.
+
+        ``extra`` is a read-only ``mappingproxy``, which pickle refuses: it travels as a
+        plain dict and is made read-only again on the other side.
+        """
+        fields = attrs.fields(type(self))  # type: ignore[arg-type]  # every WireModel is attrs
+        values = {f.name: getattr(self, f.name) for f in fields}
+        if "extra" in values:
+            values["extra"] = dict(values["extra"])
+        return (_rebuild, (type(self), values))
+
+
+def _rebuild(cls: type[Any], values: dict[str, Any]) -> Any:
+    """A model from its field values (``WireModel.__reduce__``), frozen as ever."""
+    obj = object.__new__(cls)
+    if "extra" in values:
+        values["extra"] = MappingProxyType(values["extra"]) if values["extra"] else NO_EXTRA
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)  # construction: the object has not escaped
+    return obj
 
 
 def _dump(model: object, mode: str, drop_unset: bool) -> dict[str, Any]:
