@@ -136,12 +136,13 @@ def make_fast_structure(cls: type, hook_for: HookFor, local: frozenset[str]) -> 
     builder.lines.append("        raise TypeError('expected a JSON object')")
     fields = [f for f in attrs.fields(cls) if f.init and f.name not in local]
     if (set_dict := _dict_setter(cls)) is not None:
-        _text_shortcut(builder, cls, hints, set_dict)
+        builder.globs.update(__new=object.__new__, __set_dict=set_dict)
+        _text_shortcut(builder, cls, hints)
     builder.lines.append("    get = o.get")
     names = [builder.field(f, hints.get(f.name, f.type)) for f in fields]
     read = {f.name: n for f, n in zip(fields, names, strict=True)}
     if set_dict is not None:
-        _construct_by_dict(builder, cls, set_dict, read)
+        _construct_by_dict(builder, cls, read)
     elif (slots := _slot_setters(cls)) is not None:
         _construct_by_slots(builder, cls, slots, read)
     else:
@@ -187,9 +188,7 @@ def _dict_setter(cls: type) -> Any | None:
     return slot.__set__ if isinstance(slot, types.GetSetDescriptorType) else None
 
 
-def _construct_by_dict(builder: _Builder, cls: type, set_dict: Any, read: dict[str, str]) -> None:
-    builder.globs["__new"] = object.__new__
-    builder.globs["__set_dict"] = set_dict
+def _construct_by_dict(builder: _Builder, cls: type, read: dict[str, str]) -> None:
     items = ", ".join(
         f"{field.name!r}: {read.get(field.name) or _default_expression(builder, field)}"
         for field in attrs.fields(cls)
@@ -198,7 +197,7 @@ def _construct_by_dict(builder: _Builder, cls: type, set_dict: Any, read: dict[s
     builder.lines.append(f"    __set_dict(obj, {{{items}}})")
 
 
-def _text_shortcut(builder: _Builder, cls: type, hints: Mapping[str, Any], set_dict: Any) -> None:
+def _text_shortcut(builder: _Builder, cls: type, hints: Mapping[str, Any]) -> None:
     """A first test for the usual payload of a model of optional strings (a stream delta is
     ``{"content": " the"}``): when every key names an optional ``str`` field and every value
     is a ``str`` or ``None``, two set operations in C check it all, and one dict merge builds
@@ -218,8 +217,6 @@ def _text_shortcut(builder: _Builder, cls: type, hints: Mapping[str, Any], set_d
         __texts=texts,
         __text_classes=frozenset({str, type(None)}),
         __defaults=defaults,
-        __new=object.__new__,
-        __set_dict=set_dict,
     )
     builder.lines.append(
         "    if __texts.issuperset(o) and __text_classes.issuperset(map(type, o.values())):"

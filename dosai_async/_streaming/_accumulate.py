@@ -150,16 +150,9 @@ class _ChoiceState:
         if delta.extra is not NO_EXTRA and delta.extra != self.message_extra.seen:
             self.message_extra.add(delta.extra)
         carried = False
-        text = delta.content
-        if text is not None:
-            held = self.content
-            if held is None:
-                self.content = _Text(text)
-            else:  # _append inline: content is the delta of nearly every chunk
-                held.tail.append(text)
-                if len(held.tail) == _FOLD:
-                    held.fold()
-            carried = text != ""
+        if delta.content is not None:
+            self.content = _append(self.content, delta.content)
+            carried = delta.content != ""
         if delta.reasoning is not None:
             self.reasoning = _append(self.reasoning, delta.reasoning)
             carried = True

@@ -47,7 +47,7 @@ from ._failures import ended_early, not_an_event_stream, too_large
 from ._sse import DEFAULT_MAX_EVENT_SIZE, EventTooLarge, ServerSentEvent, SSEDecoder
 from ._stats import StreamStats, stream_stats
 from ._text import TextDeltas
-from ._watchdog import Limit, ReadWatchdog, release_connection, take_over
+from ._watchdog import Limit, ReadWatchdog, release_connection, sooner_of, take_over
 
 T = TypeVar("T")
 
@@ -278,10 +278,7 @@ class AsyncStream(Generic[T]):
         else:
             own, name = timeout.idle, "idle"
             left = None if own is None else self._last_event_at + own - now
-        total = self._deadline.remaining()
-        if total is not None and (left is None or total <= left):
-            return total, "total"
-        return (None, name) if left is None else (max(left, 0.0), name)
+        return sooner_of(left, name, self._deadline)
 
     def _on_bytes(self, data: bytes) -> None:
         if not self._events:  # kept to describe a body that is no event stream, if it is not

@@ -162,15 +162,19 @@ def until_first_token(first_token: float | None, deadline: Deadline, sent_at: fl
     the same as the stream's own limit before its first content."""
 
     def limit() -> tuple[float | None, str]:
-        total = deadline.remaining()
-        if first_token is None:
-            return total, "total"
-        left = sent_at + first_token - time.monotonic()
-        if total is not None and total <= left:
-            return total, "total"
-        return max(left, 0.0), "first_token"
+        left = None if first_token is None else sent_at + first_token - time.monotonic()
+        return sooner_of(left, "first_token", deadline)
 
     return limit
+
+
+def sooner_of(left: float | None, name: str, deadline: Deadline) -> tuple[float | None, str]:
+    """The nearer of ``left`` seconds (the deadline called ``name``; ``None``: none) and what
+    is left of the call's ``deadline`` ("total"): the one rule of every stream limit."""
+    total = deadline.remaining()
+    if total is not None and (left is None or total <= left):
+        return total, "total"
+    return (None, name) if left is None else (max(left, 0.0), name)
 
 
 def _fire(ref: weakref.ref[ReadWatchdog]) -> None:
